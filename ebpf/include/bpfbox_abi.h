@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The kernel/user ABI of bpfbox: every struct and constant that crosses the
+ * boundary between the BPF programs and bpfboxd lives here and nowhere else.
+ *
+ * Rules for this file, so that C and Rust agree byte for byte:
+ *  - fixed-width types only (no bool, no enums in structs, no pointers);
+ *  - explicit padding, every struct a multiple of 8 bytes;
+ *  - no kernel includes: user space compiles it too (see abi/build.rs,
+ *    which checks the Rust mirror in abi/src against this header).
+ *
+ * Bump BPFBOX_ABI_VERSION on any incompatible change: pinned maps are kept
+ * under a versioned directory so that a newer daemon never reads an older
+ * layout.
+ */
+#ifndef __BPFBOX_ABI_H
+#define __BPFBOX_ABI_H
+
+#define BPFBOX_ABI_VERSION 1
+
+/* ---- sizes ---------------------------------------------------------- */
+
+#define BPFBOX_COMM_LEN 16
+#define BPFBOX_PATH_LEN 256
+/* Distinct function contexts (`func` / `kfunc`) per profile set. */
+#define BPFBOX_MAX_CONTEXTS 64
+/* How many ancestors the kernel walks looking for a subtree rule. */
+#define BPFBOX_MAX_ANCESTORS 32
+
+/* ---- profile modes -------------------------------------------------- */
+
+#define BPFBOX_MODE_ENFORCE 0
+#define BPFBOX_MODE_COMPLAIN 1
+#define BPFBOX_MODE_DISABLED 2
+
+/* bpfbox_profile.flags */
+#define BPFBOX_PROFILE_TAINT_ON_EXEC (1U << 0)
+/* The profile has CHILD rules: only then does the kernel hash entry names. */
+#define BPFBOX_PROFILE_HAS_CHILD_RULES (1U << 1)
+
+/* bpfbox_task.flags */
+#define BPFBOX_TASK_TAINTED (1U << 0)
+
+/* ---- decisions (a bitmask, as in bpfbox) ----------------------------- */
+
+#define BPFBOX_DECISION_ALLOW (1U << 0)
+#define BPFBOX_DECISION_AUDIT (1U << 1)
+#define BPFBOX_DECISION_TAINT (1U << 2)
+#define BPFBOX_DECISION_DENY (1U << 3)
+#define BPFBOX_DECISION_COMPLAIN (1U << 4)
+
+/* ---- access vocabularies -------------------------------------------- */
+
+/* Files and /proc/<pid> (bpfbox's FS_* flags). */
+#define BPFBOX_FS_READ (1U << 0)
+#define BPFBOX_FS_WRITE (1U << 1)
+#define BPFBOX_FS_APPEND (1U << 2)
+#define BPFBOX_FS_EXEC (1U << 3)
+#define BPFBOX_FS_GETATTR (1U << 4)
+#define BPFBOX_FS_SETATTR (1U << 5)
+#define BPFBOX_FS_IOCTL (1U << 6)
+#define BPFBOX_FS_RM (1U << 7)
+#define BPFBOX_FS_LINK (1U << 8)
+#define BPFBOX_FS_ANY ((1U << 9) - 1)
+
+/* Sockets, per address family. */
+#define BPFBOX_NET_CONNECT (1U << 0)
+#define BPFBOX_NET_BIND (1U << 1)
+#define BPFBOX_NET_ACCEPT (1U << 2)
+#define BPFBOX_NET_LISTEN (1U << 3)
+#define BPFBOX_NET_SEND (1U << 4)
+#define BPFBOX_NET_RECV (1U << 5)
+#define BPFBOX_NET_CREATE (1U << 6)
+#define BPFBOX_NET_SHUTDOWN (1U << 7)
+#define BPFBOX_NET_ANY ((1U << 8) - 1)
+
+/* Signals and ptrace between profiles (bpfbox's IPC_* flags). */
+#define BPFBOX_IPC_SIGCHLD (1U << 0)
+#define BPFBOX_IPC_SIGKILL (1U << 1)
+#define BPFBOX_IPC_SIGSTOP (1U << 2)
+#define BPFBOX_IPC_SIGMISC (1U << 3)
+#define BPFBOX_IPC_SIGCHECK (1U << 4)
+#define BPFBOX_IPC_PTRACE (1U << 5)
+#define BPFBOX_IPC_SIGFATAL (BPFBOX_IPC_SIGKILL | BPFBOX_IPC_SIGMISC)
+#define BPFBOX_IPC_ANY ((1U << 6) - 1)
+
+/* ---- event kinds and hooks ------------------------------------------ */
+
+#define BPFBOX_EVENT_FS 1
+#define BPFBOX_EVENT_PROC 2
+#define BPFBOX_EVENT_NET 3
+#define BPFBOX_EVENT_IPC 4
+#define BPFBOX_EVENT_CAP 5
+#define BPFBOX_EVENT_BPF 6
+/* a confined task went for bpfboxd or its files (always denied) */
+#define BPFBOX_EVENT_SELF_PROTECT 7
+
+/*
+ * bpfbox_event.flags. Full paths come from bpf_d_path, which the kernel
+ * allows only in a few hooks; elsewhere the event carries the entry's name.
+ */
+#define BPFBOX_EVENT_F_FULL_PATH (1U << 0)
+#define BPFBOX_EVENT_F_NAME_ONLY (1U << 1)
+
+/* bpfbox_event.hook: which LSM hook decided (for "why was this blocked"). */
+#define BPFBOX_HOOK_FILE_OPEN 1
+#define BPFBOX_HOOK_INODE_PERMISSION 2
+#define BPFBOX_HOOK_INODE_CREATE 3
+#define BPFBOX_HOOK_INODE_UNLINK 4
+#define BPFBOX_HOOK_INODE_RENAME 5
+#define BPFBOX_HOOK_INODE_LINK 6
+#define BPFBOX_HOOK_INODE_SETATTR 7
+#define BPFBOX_HOOK_INODE_GETATTR 8
+#define BPFBOX_HOOK_MMAP_FILE 9
+#define BPFBOX_HOOK_TASK_KILL 10
+#define BPFBOX_HOOK_PTRACE 11
+#define BPFBOX_HOOK_SOCKET 12
+#define BPFBOX_HOOK_CAPABLE 13
+#define BPFBOX_HOOK_BPF 14
+#define BPFBOX_HOOK_INODE_MKDIR 15
+#define BPFBOX_HOOK_INODE_SYMLINK 16
+#define BPFBOX_HOOK_INODE_RMDIR 17
+#define BPFBOX_HOOK_INODE_XATTR 18
+#define BPFBOX_HOOK_FILE_IOCTL 19
+#define BPFBOX_HOOK_FILE_MPROTECT 20
+#define BPFBOX_HOOK_PROC 21
+#define BPFBOX_HOOK_SOCKET_CREATE 22
+#define BPFBOX_HOOK_SOCKET_BIND 23
+#define BPFBOX_HOOK_SOCKET_CONNECT 24
+#define BPFBOX_HOOK_SOCKET_LISTEN 25
+#define BPFBOX_HOOK_SOCKET_ACCEPT 26
+#define BPFBOX_HOOK_SOCKET_SENDMSG 27
+#define BPFBOX_HOOK_SOCKET_RECVMSG 28
+#define BPFBOX_HOOK_SOCKET_SHUTDOWN 29
+#define BPFBOX_HOOK_UNIX_STREAM_CONNECT 30
+#define BPFBOX_HOOK_UNIX_MAY_SEND 31
+#define BPFBOX_HOOK_PTRACE_TRACEME 32
+#define BPFBOX_HOOK_SELF_PROTECT 33
+
+/*
+ * bpfbox_fs_key.scope. bpfbox resolved every path to an inode once, so a file
+ * created later, or replaced by an editor's atomic save, fell out of policy.
+ * CHILD and SUBTREE rules are keyed by a directory instead and cover entries
+ * whatever their inode, including ones that do not exist yet.
+ */
+#define BPFBOX_SCOPE_INODE 0 /* this inode, under any name (hard links too) */
+#define BPFBOX_SCOPE_CHILD 1 /* the entry named name_hash in directory ino */
+#define BPFBOX_SCOPE_SUBTREE 2 /* directory ino itself and everything below it */
+
+/* FNV-1a, 64 bit, over the entry name's bytes (no NUL): bpfbox_fs_key.name_hash */
+#define BPFBOX_FNV_OFFSET 0xcbf29ce484222325ULL
+#define BPFBOX_FNV_PRIME 0x100000001b3ULL
+#define BPFBOX_NAME_MAX 255
+
+/* Index of the per-CPU counters in the `stats` array map. */
+#define BPFBOX_STAT_EVENTS 0 /* events written to the ring buffer */
+#define BPFBOX_STAT_LOST 1 /* events dropped because the ring buffer was full */
+#define BPFBOX_STAT_DENIED 2
+#define BPFBOX_STAT_COMPLAINED 3
+#define BPFBOX_STAT_TAINTED 4
+#define BPFBOX_STAT_ERRORS 5 /* storage allocation failures (fail closed) */
+#define BPFBOX_STAT_COUNT 6
+
+/* ---- map keys and values -------------------------------------------- */
+
+/*
+ * A profile's identity: the profile id is chosen by the daemon (stable per
+ * profile name, never 0: 0 means "unconfined").
+ */
+
+/* Key of `exe_profiles`: the executable's identity as the kernel sees it. */
+struct bpfbox_inode_key {
+	__u64 ino;
+	__u32 dev; /* kernel encoding: (major << 20) | minor */
+	__u32 _pad;
+};
+
+/* Value of `profiles`, keyed by __u64 profile id. */
+struct bpfbox_profile {
+	__u32 mode; /* BPFBOX_MODE_* */
+	__u32 flags; /* BPFBOX_PROFILE_* */
+	__u64 _reserved; /* zero; room for per-profile tunables without an ABI bump */
+};
+
+/* Per-task state, in task local storage; inherited on fork and exec. */
+struct bpfbox_task {
+	__u64 profile_id; /* 0 = unconfined */
+	__u64 state; /* function contexts active in this thread (bit per context) */
+	__u32 flags; /* BPFBOX_TASK_* */
+	__u32 _pad;
+	/* Nesting depth per context, so recursion does not clear a bit early. */
+	__u8 depth[BPFBOX_MAX_CONTEXTS];
+};
+
+/*
+ * One action's access set. `access` holds in any state; `ctx_access` only
+ * while one of the function contexts in `state` is active (bpfbox's
+ * #[func]/#[kfunc] rules). Keeping the two apart means an unconditional rule
+ * and a context rule on the same object merge without widening each other.
+ */
+struct bpfbox_access {
+	__u32 access; /* BPFBOX_FS_* / NET_* / IPC_* bits; capability rules use bit 0 */
+	__u32 ctx_access;
+	__u64 state; /* context bits for ctx_access */
+};
+
+/* Value of every rule map: bpfbox's (allow, taint, audit) triple. */
+struct bpfbox_rule {
+	struct bpfbox_access allow;
+	struct bpfbox_access taint;
+	struct bpfbox_access audit;
+};
+
+/* Key of `fs_rules`. */
+struct bpfbox_fs_key {
+	__u64 profile_id;
+	__u64 ino; /* INODE: the object; CHILD, SUBTREE: the directory */
+	__u64 name_hash; /* CHILD: FNV-1a of the entry name; otherwise 0 */
+	__u32 dev;
+	__u32 scope; /* BPFBOX_SCOPE_* */
+};
+
+/* Key of `net_rules`. */
+struct bpfbox_net_key {
+	__u64 profile_id;
+	__u32 family; /* AF_* */
+	__u32 _pad;
+};
+
+/* Key of `ipc_rules` (signals, ptrace) and `proc_rules` (/proc/<pid>). */
+struct bpfbox_pair_key {
+	__u64 subject; /* profile id of the acting task */
+	__u64 object; /* profile id of the target task; 0 = unconfined */
+};
+
+/* Key of `cap_rules`: one entry per capability number. */
+struct bpfbox_cap_key {
+	__u64 profile_id;
+	__u32 cap;
+	__u32 _pad;
+};
+
+/*
+ * Value of the one-entry `config` array. Confined tasks may never signal,
+ * ptrace or open the /proc of daemon_tgid, whatever their profile or mode.
+ */
+struct bpfbox_config {
+	__u32 daemon_tgid;
+	__u32 _pad;
+};
+
+/*
+ * Key of `protected`: objects no confined task may write, remove, rename,
+ * link or change attributes of (the policy directory, the daemon's binary,
+ * pinned maps). scope is INODE or SUBTREE.
+ */
+struct bpfbox_protected_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 scope;
+};
+
+/* Ring-buffer record: one per deny, complain, audit or taint. */
+struct bpfbox_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 profile_id;
+	__u64 target_profile; /* IPC / proc: the target's profile id */
+	__u64 ino;
+	__u32 dev;
+	__u32 pid; /* thread id */
+	__u32 tgid;
+	__u32 uid;
+	__u32 kind; /* BPFBOX_EVENT_* */
+	__u32 hook; /* BPFBOX_HOOK_* */
+	__u32 access; /* requested access bits */
+	__u32 decision; /* BPFBOX_DECISION_* bits */
+	__u32 detail; /* net: family; ipc: signal number; cap: capability */
+	__u32 target_pid;
+	__u32 path_len; /* bytes of path used, 0 = no path */
+	__u32 flags; /* BPFBOX_EVENT_F_* */
+	char comm[BPFBOX_COMM_LEN];
+	char path[BPFBOX_PATH_LEN];
+};
+
+#endif /* __BPFBOX_ABI_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Attributes: stat → getattr; chmod, chown, truncate, utimes → setattr;
+ * xattrs read → getattr, written or removed → setattr.
+ *
+ * Linux 6.3 added an idmap argument in front of inode_setattr's, so those
+ * hooks read their arguments by index, chosen by whether the running
+ * kernel's BTF knows `struct mnt_idmap` (CO-RE resolves that at load time).
+ */
+#ifndef __BPFBOX_ATTR_H
+#define __BPFBOX_ATTR_H
+
+static __always_inline int dentry_check(__u32 hook, struct dentry *dentry, __u32 access)
+{
+	struct subject s;
+
+	if (!current_subject(&s))
+		return 0;
+	return verdict(check_object(&s, hook, dentry, NULL, access, NULL));
+}
+
+SEC("lsm/inode_getattr")
+int BPF_PROG(inode_getattr, const struct path *path, int ret)
+{
+	struct subject s;
+
+	if (ret)
+		return ret;
+	if (!current_subject(&s))
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_INODE_GETATTR, BPF_CORE_READ(path, dentry),
+				    BPF_CORE_READ(path, mnt), BPFBOX_FS_GETATTR, NULL));
+}
+
+SEC("lsm/inode_setattr")
+int inode_setattr(unsigned long long *ctx)
+{
+	/* (idmap,) dentry, attr, ret */
+	bool idmap = bpf_core_type_exists(struct mnt_idmap);
+	int ret = idmap ? (int)ctx[3] : (int)ctx[2];
+	struct dentry *dentry = (void *)(idmap ? ctx[1] : ctx[0]);
+
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_SETATTR, dentry, BPFBOX_FS_SETATTR);
+}
+
+/* (userns or idmap, dentry, name, value, size, flags): same shape on 6.1 and 6.12 */
+SEC("lsm/inode_setxattr")
+int inode_setxattr(unsigned long long *ctx)
+{
+	int ret = (int)ctx[6];
+
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR);
+}
+
+SEC("lsm/inode_removexattr")
+int inode_removexattr(unsigned long long *ctx)
+{
+	int ret = (int)ctx[3];
+
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR);
+}
+
+SEC("lsm/inode_getxattr")
+int BPF_PROG(inode_getxattr, struct dentry *dentry, const char *name, int ret)
+{
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR);
+}
+
+SEC("lsm/inode_listxattr")
+int BPF_PROG(inode_listxattr, struct dentry *dentry, int ret)
+{
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR);
+}
+
+#endif /* __BPFBOX_ATTR_H */

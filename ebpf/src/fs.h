@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Checks on open files: open, ioctl, mmap, mprotect. */
+#ifndef __BPFBOX_FS_H
+#define __BPFBOX_FS_H
+
+/* bpfbox's open-time mapping: append is its own access, distinct from write. */
+static __always_inline __u32 open_access(const struct file *file)
+{
+	fmode_t mode = BPF_CORE_READ(file, f_mode);
+	__u32 access = 0;
+
+	if (mode & FMODE_READ)
+		access |= BPFBOX_FS_READ;
+	if (mode & FMODE_WRITE)
+		access |= (BPF_CORE_READ(file, f_flags) & O_APPEND) ? BPFBOX_FS_APPEND :
+								       BPFBOX_FS_WRITE;
+	if (mode & FMODE_EXEC)
+		access |= BPFBOX_FS_EXEC;
+	return access;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(file_open, struct file *file, int ret)
+{
+	struct subject s;
+	__u32 access;
+
+	if (ret)
+		return ret;
+	if (!current_subject(&s))
+		return 0;
+	access = open_access(file);
+	if (!access)
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, file->f_path.dentry,
+				    file->f_path.mnt, access, file));
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	struct subject s;
+
+	if (ret)
+		return ret;
+	if (!current_subject(&s))
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, file->f_path.dentry,
+				    file->f_path.mnt, BPFBOX_FS_IOCTL, NULL));
+}
+
+/* PROT_READ → read, PROT_EXEC → exec, PROT_WRITE of a shared mapping → write. */
+static __always_inline __u32 map_access(unsigned long prot, bool shared)
+{
+	__u32 access = 0;
+
+	if (prot & PROT_READ)
+		access |= BPFBOX_FS_READ;
+	if ((prot & PROT_WRITE) && shared)
+		access |= BPFBOX_FS_WRITE;
+	if (prot & PROT_EXEC)
+		access |= BPFBOX_FS_EXEC;
+	return access;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct subject s;
+	__u32 access;
+
+	if (ret)
+		return ret;
+	if (!file || !current_subject(&s))
+		return 0; /* anonymous memory is not a file */
+	access = map_access(prot, flags & MAP_SHARED);
+	if (!access)
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_MMAP_FILE, file->f_path.dentry,
+				    file->f_path.mnt, access, NULL));
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct file *file;
+	struct subject s;
+	__u32 access;
+
+	if (ret)
+		return ret;
+	if (!current_subject(&s))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0;
+	access = map_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
+	if (!access)
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_MPROTECT,
+				    BPF_CORE_READ(file, f_path.dentry),
+				    BPF_CORE_READ(file, f_path.mnt), access, NULL));
+}
+
+#endif /* __BPFBOX_FS_H */

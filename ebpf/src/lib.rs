@@ -1,0 +1,105 @@
+//! bpfbox's BPF-LSM programs, compiled from C by `build.rs`.
+//!
+//! The object holds every program and map; the daemon loads it with aya.
+//! Program and map names are listed here so that user space never spells
+//! them twice.
+
+#![no_std]
+
+/// ELF objects must be 8-byte aligned for the loader's parser.
+#[repr(C, align(8))]
+struct Aligned<B: ?Sized>(B);
+
+static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("BPFBOX_BPF_OBJECT")));
+
+/// The compiled BPF object (ELF, with BTF and CO-RE relocations).
+pub static OBJECT: &[u8] = &ALIGNED.0;
+
+/// LSM programs, each named after the hook it attaches to.
+pub const LSM_PROGRAMS: &[&str] = &[
+    "bprm_check_security",
+    "task_alloc",
+    "file_open",
+    "file_ioctl",
+    "mmap_file",
+    "file_mprotect",
+    "path_mknod",
+    "path_mkdir",
+    "path_symlink",
+    "path_unlink",
+    "path_rmdir",
+    "path_link",
+    "path_rename",
+    "inode_getattr",
+    "inode_setattr",
+    "inode_setxattr",
+    "inode_removexattr",
+    "inode_getxattr",
+    "inode_listxattr",
+    "task_kill",
+    "ptrace_access_check",
+    "ptrace_traceme",
+    "socket_create",
+    "socket_bind",
+    "socket_connect",
+    "socket_listen",
+    "socket_accept",
+    "socket_sendmsg",
+    "socket_recvmsg",
+    "socket_shutdown",
+    "unix_stream_connect",
+    "unix_may_send",
+    "capable",
+    "bpf",
+];
+
+/// BTF tracepoints (`tp_btf/`), each named after its tracepoint.
+pub const TRACEPOINTS: &[&str] = &["sched_process_fork", "sched_process_exit"];
+
+/// Map names in the object.
+pub mod maps {
+    /// Task local storage of confined tasks.
+    pub const TASK_STATE: &str = "task_state";
+    /// Profile id → `bpfbox_abi::Profile`.
+    pub const PROFILES: &str = "profiles";
+    /// `bpfbox_abi::InodeKey` of an executable → profile id.
+    pub const EXE_PROFILES: &str = "exe_profiles";
+    /// `bpfbox_abi::FsKey` → `bpfbox_abi::Rule`.
+    pub const FS_RULES: &str = "fs_rules";
+    /// `bpfbox_abi::NetKey` → `bpfbox_abi::Rule`.
+    pub const NET_RULES: &str = "net_rules";
+    /// `bpfbox_abi::PairKey` → `bpfbox_abi::Rule` (signals, ptrace).
+    pub const IPC_RULES: &str = "ipc_rules";
+    /// `bpfbox_abi::PairKey` → `bpfbox_abi::Rule` (/proc/<pid> of others).
+    pub const PROC_RULES: &str = "proc_rules";
+    /// `bpfbox_abi::CapKey` → `bpfbox_abi::Rule`.
+    pub const CAP_RULES: &str = "cap_rules";
+    /// Ring buffer of `bpfbox_abi::Event`.
+    pub const EVENTS: &str = "events";
+    /// Per-CPU `u64` counters indexed by `bpfbox_abi::STAT_*`.
+    pub const STATS: &str = "stats";
+    /// One `bpfbox_abi::Config`.
+    pub const CONFIG: &str = "config";
+    /// `bpfbox_abi::ProtectedKey` → `u32`: bpfboxd's own files.
+    pub const PROTECTED: &str = "protected";
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    #[test]
+    fn object_is_a_bpf_elf_with_every_listed_program() {
+        let obj = super::OBJECT;
+        assert_eq!(&obj[..4], b"\x7fELF");
+        // e_machine 247 = EM_BPF
+        assert_eq!(u16::from_le_bytes([obj[18], obj[19]]), 247);
+        let text = std::string::String::from_utf8_lossy(obj);
+        for prog in super::LSM_PROGRAMS {
+            assert!(text.contains(&std::format!("lsm/{prog}")), "missing section lsm/{prog}");
+        }
+        for tp in super::TRACEPOINTS {
+            assert!(text.contains(&std::format!("tp_btf/{tp}")), "missing section tp_btf/{tp}");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Every map of bpfbox. Keys and values are defined in bpfbox_abi.h. */
+#ifndef __BPFBOX_MAPS_H
+#define __BPFBOX_MAPS_H
+
+/* Per-thread confinement state; a task without an entry is unconfined. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bpfbox_task);
+} task_state SEC(".maps");
+
+/* profile id -> mode and flags */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct bpfbox_profile);
+} profiles SEC(".maps");
+
+/* executable (dev, ino) -> profile id */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct bpfbox_inode_key);
+	__type(value, __u64);
+} exe_profiles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct bpfbox_fs_key);
+	__type(value, struct bpfbox_rule);
+} fs_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bpfbox_net_key);
+	__type(value, struct bpfbox_rule);
+} net_rules SEC(".maps");
+
+/* signals and ptrace: (subject profile, target profile) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bpfbox_pair_key);
+	__type(value, struct bpfbox_rule);
+} ipc_rules SEC(".maps");
+
+/* /proc/<pid> of another profile: (subject profile, target profile) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bpfbox_pair_key);
+	__type(value, struct bpfbox_rule);
+} proc_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bpfbox_cap_key);
+	__type(value, struct bpfbox_rule);
+} cap_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfbox_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct bpfbox_protected_key);
+	__type(value, __u32);
+} protected SEC(".maps");
+
+/* deny / complain / audit / taint events for bpfboxd (1 MiB) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* BPFBOX_STAT_* counters, per CPU, summed by the daemon */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBOX_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+#endif /* __BPFBOX_MAPS_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Deciding and reporting one access by a confined task to a file object. */
+#ifndef __BPFBOX_OBJECT_H
+#define __BPFBOX_OBJECT_H
+
+/* The confined task making a request, and its (enabled) profile. */
+struct subject {
+	struct bpfbox_task *task;
+	struct bpfbox_profile *profile;
+};
+
+/* False for unconfined tasks and disabled profiles: nothing to check. */
+static __always_inline bool current_subject(struct subject *s)
+{
+	s->task = current_confined();
+	if (!s->task)
+		return false;
+	s->profile = active_profile(s->task);
+	return s->profile != NULL;
+}
+
+static __always_inline __u32 daemon_tgid(void)
+{
+	__u32 zero = 0;
+	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
+
+	return c ? c->daemon_tgid : 0;
+}
+
+#define BPFBOX_FS_MODIFY                                                                          \
+	(BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
+
+/* Whether the object or a directory above it is one of bpfboxd's own. */
+static __always_inline bool is_guarded(struct dentry *dentry)
+{
+	struct bpfbox_protected_key key = {};
+
+	for (int i = 0; i < BPFBOX_MAX_ANCESTORS; i++) {
+		struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+		struct dentry *parent;
+
+		if (inode) {
+			key.ino = BPF_CORE_READ(inode, i_ino);
+			key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			key.scope = BPFBOX_SCOPE_SUBTREE;
+			if (bpf_map_lookup_elem(&protected, &key))
+				return true;
+			key.scope = BPFBOX_SCOPE_INODE;
+			if (!i && bpf_map_lookup_elem(&protected, &key))
+				return true;
+		}
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (parent == dentry)
+			break;
+		dentry = parent;
+	}
+	return false;
+}
+
+static __always_inline void report_object(const struct bpfbox_task *task, __u32 hook,
+					  __u32 access, __u32 decision, struct dentry *dentry,
+					  struct file *file, __u32 target_tgid, bool guarded)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct bpfbox_event *e;
+	long len;
+
+	__u32 kind = guarded ? BPFBOX_EVENT_SELF_PROTECT :
+			       (target_tgid ? BPFBOX_EVENT_PROC : BPFBOX_EVENT_FS);
+	e = event_begin(task, kind, hook, access, decision);
+	if (!e)
+		return;
+	if (inode) {
+		e->ino = BPF_CORE_READ(inode, i_ino);
+		e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	}
+	e->target_pid = target_tgid;
+	if (file) {
+		len = bpf_d_path(&file->f_path, e->path, sizeof(e->path));
+		if (len > 0) {
+			e->path_len = len;
+			e->flags = BPFBOX_EVENT_F_FULL_PATH;
+		}
+	} else {
+		len = bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+						BPF_CORE_READ(dentry, d_name.name));
+		if (len > 0) {
+			e->path_len = len;
+			e->flags = BPFBOX_EVENT_F_NAME_ONLY;
+		}
+	}
+	event_submit(e);
+}
+
+/*
+ * Decides `access` to the object at (dentry, mnt) — mnt may be NULL where a
+ * hook has no mount, which only stops the subtree walk at the file system's
+ * root — reports it, and returns the decision. `file`, when given, is used
+ * for a full path in the event; only hooks where bpf_d_path is allowed pass
+ * one.
+ */
+static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct dentry *dentry,
+					  struct vfsmount *mnt, __u32 access, struct file *file)
+{
+	struct effective eff = {};
+	__u32 target, decision;
+
+	target = add_proc_rules(&eff, s->task, BPF_CORE_READ(dentry, d_inode));
+	if (target && target == daemon_tgid())
+		eff.guarded = 1;
+	else if (!target)
+		collect_fs_rules(&eff, s->task, s->profile->flags, dentry, mnt);
+	if ((access & BPFBOX_FS_MODIFY) && !target && is_guarded(dentry))
+		eff.guarded = 1;
+
+	decision = decide(s->task, s->profile->mode, &eff, access);
+	count_decision(decision);
+	if (decision & BPFBOX_DECISION_REPORTED)
+		report_object(s->task, hook, access, decision, dentry, file, target, eff.guarded);
+	return decision;
+}
+
+#endif /* __BPFBOX_OBJECT_H */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Which profile confines the current task. */
+#ifndef __BPFBOX_TASK_H
+#define __BPFBOX_TASK_H
+
+/*
+ * The only work an unconfined task pays for on every hook: one task-storage
+ * lookup that finds nothing.
+ */
+static __always_inline struct bpfbox_task *current_confined(void)
+{
+	return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+}
+
+/* The task's profile, or NULL when the profile is gone or disabled. */
+static __always_inline struct bpfbox_profile *active_profile(const struct bpfbox_task *task)
+{
+	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, &task->profile_id);
+
+	if (profile && profile->mode == BPFBOX_MODE_DISABLED)
+		return NULL;
+	return profile;
+}
+
+#endif /* __BPFBOX_TASK_H */

@@ -91,6 +91,12 @@ struct file {
 	fmode_t f_mode;
 };
 
+/* Private to fs/file_table.c (6.5+): a file opened by overlayfs on a layer. */
+struct backing_file {
+	struct file file;
+	struct path user_path;
+};
+
 struct linux_binprm {
 	struct file *file;
 };
@@ -118,6 +124,8 @@ struct task_struct {
 	pid_t tgid;
 	char comm[16];
 	struct hlist_node pid_links[4];
+	const struct cred *real_cred;
+	const struct cred *cred;
 };
 
 /* Private to fs/proc, reached from a /proc inode with container_of. */
@@ -163,6 +171,7 @@ struct mnt_idmap {
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define FMODE_BACKING (1 << 24) /* 6.5+: a struct backing_file */
 /* f_flags (include/uapi/asm-generic/fcntl.h) */
 #define O_APPEND 02000
 

@@ -3,9 +3,9 @@
  * Attributes: stat → getattr; chmod, chown, truncate, utimes → setattr;
  * xattrs read → getattr, written or removed → setattr.
  *
- * Linux 6.3 added an idmap argument in front of inode_setattr's, so those
- * hooks read their arguments by index, chosen by whether the running
- * kernel's BTF knows `struct mnt_idmap` (CO-RE resolves that at load time).
+ * Linux 6.3 added an idmap argument in front of inode_setattr's; whether
+ * the running kernel's BTF knows `struct mnt_idmap` tells which (CO-RE
+ * resolves that at load time). The xattr hooks kept their shape.
  */
 #ifndef __BPFBOX_ATTR_H
 #define __BPFBOX_ATTR_H
@@ -32,15 +32,23 @@ int BPF_PROG(inode_getattr, const struct path *path, int ret)
 				    BPF_CORE_READ(path, mnt), BPFBOX_FS_GETATTR, NULL));
 }
 
+/*
+ * Which argument is the dentry depends on the kernel, so it is fetched with
+ * bpf_get_func_arg() at an index chosen at load time; the verifier refuses a
+ * computed context offset. The previous program's verdict sits after a
+ * variable number of arguments and is not read: this program decides only
+ * for confined tasks.
+ */
 SEC("lsm/inode_setattr")
 int inode_setattr(unsigned long long *ctx)
 {
-	/* (idmap,) dentry, attr, ret */
-	bool idmap = bpf_core_type_exists(struct mnt_idmap);
-	int ret = idmap ? (int)ctx[3] : (int)ctx[2];
-	struct dentry *dentry = (void *)(idmap ? ctx[1] : ctx[0]);
+	__u32 index = bpf_core_type_exists(struct mnt_idmap) ? 1 : 0;
+	__u64 dentry = 0;
 
-	return ret ?: dentry_check(BPFBOX_HOOK_INODE_SETATTR, dentry, BPFBOX_FS_SETATTR);
+	if (bpf_get_func_arg(ctx, index, &dentry))
+		return 0;
+	return dentry_check(BPFBOX_HOOK_INODE_SETATTR, (struct dentry *)dentry,
+			    BPFBOX_FS_SETATTR);
 }
 
 /* (userns or idmap, dentry, name, value, size, flags): same shape on 6.1 and 6.12 */

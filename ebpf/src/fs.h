@@ -32,8 +32,8 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	access = open_access(file);
 	if (!access)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, file->f_path.dentry,
-				    file->f_path.mnt, access, file));
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, BPF_CORE_READ(file, f_path.dentry),
+				    BPF_CORE_READ(file, f_path.mnt), access, file));
 }
 
 SEC("lsm/file_ioctl")
@@ -45,8 +45,8 @@ int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg,
 		return ret;
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, file->f_path.dentry,
-				    file->f_path.mnt, BPFBOX_FS_IOCTL, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, BPF_CORE_READ(file, f_path.dentry),
+				    BPF_CORE_READ(file, f_path.mnt), BPFBOX_FS_IOCTL, NULL));
 }
 
 /* PROT_READ → read, PROT_EXEC → exec, PROT_WRITE of a shared mapping → write. */
@@ -77,8 +77,24 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	access = map_access(prot, flags & MAP_SHARED);
 	if (!access)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_MMAP_FILE, file->f_path.dentry,
-				    file->f_path.mnt, access, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_MMAP_FILE, BPF_CORE_READ(file, f_path.dentry),
+				    BPF_CORE_READ(file, f_path.mnt), access, NULL));
+}
+
+/*
+ * overlayfs maps a layer's file in place of its own: judge the path the
+ * task opened (6.5+ keeps it in the backing file; 6.1's f_path already is).
+ */
+static __always_inline struct path *user_path(struct file *file)
+{
+	struct backing_file *backing;
+
+	if (bpf_core_type_exists(struct backing_file) &&
+	    (BPF_CORE_READ(file, f_mode) & FMODE_BACKING)) {
+		backing = (void *)file - bpf_core_field_offset(struct backing_file, file);
+		return &backing->user_path;
+	}
+	return &file->f_path;
 }
 
 SEC("lsm/file_mprotect")
@@ -86,6 +102,7 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
 	     unsigned long prot, int ret)
 {
 	struct file *file;
+	struct path *path;
 	struct subject s;
 	__u32 access;
 
@@ -99,9 +116,9 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
 	access = map_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
 	if (!access)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_FILE_MPROTECT,
-				    BPF_CORE_READ(file, f_path.dentry),
-				    BPF_CORE_READ(file, f_path.mnt), access, NULL));
+	path = user_path(file);
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_MPROTECT, BPF_CORE_READ(path, dentry),
+				    BPF_CORE_READ(path, mnt), access, NULL));
 }
 
 #endif /* __BPFBOX_FS_H */

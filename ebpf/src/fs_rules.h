@@ -3,9 +3,32 @@
  * Finding the fs rules that cover a path: the inode itself (INODE), its name
  * in its directory (CHILD), and every directory above it up to the root
  * (SUBTREE), crossing mount points, at most BPFBOX_MAX_ANCESTORS levels.
+ *
+ * The walks are bounded loops, not bpf_loop() callbacks: aya 0.14 does not
+ * apply CO-RE relocations inside callback functions (the loads come out
+ * poisoned, 0xbad2310).
  */
 #ifndef __BPFBOX_FS_RULES_H
 #define __BPFBOX_FS_RULES_H
+
+static __always_inline void add_fs_rule(struct effective *eff, __u64 profile_id, __u32 scope,
+					struct inode *inode, __u64 name_hash, __u64 state)
+{
+	struct bpfbox_fs_key key = {
+		.profile_id = profile_id,
+		.name_hash = name_hash,
+		.scope = scope,
+	};
+	struct bpfbox_rule *rule;
+
+	if (!inode)
+		return;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	rule = bpf_map_lookup_elem(&fs_rules, &key);
+	if (rule)
+		effective_add(eff, rule, state);
+}
 
 /* Scratch for an entry name: too big for the 512-byte BPF stack. */
 struct {
@@ -15,32 +38,13 @@ struct {
 	__type(value, char[BPFBOX_NAME_MAX + 1]);
 } name_scratch SEC(".maps");
 
-static __always_inline void add_fs_rule(struct effective *eff, __u64 profile_id, __u32 scope,
-					struct inode *inode, __u64 name_hash, __u64 state)
-{
-	struct bpfbox_fs_key key = {
-		.profile_id = profile_id,
-		.ino = BPF_CORE_READ(inode, i_ino),
-		.name_hash = name_hash,
-		.dev = BPF_CORE_READ(inode, i_sb, s_dev),
-		.scope = scope,
-	};
-	struct bpfbox_rule *rule;
-
-	if (!inode)
-		return;
-	rule = bpf_map_lookup_elem(&fs_rules, &key);
-	if (rule)
-		effective_add(eff, rule, state);
-}
-
 /* FNV-1a of the dentry's name, as bpfbox_abi::name_hash computes it. */
 static __always_inline __u64 dentry_name_hash(struct dentry *dentry)
 {
-	__u32 zero = 0, len = BPF_CORE_READ(dentry, d_name.len);
 	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-	__u64 hash = BPFBOX_FNV_OFFSET;
+	__u32 zero = 0, len = BPF_CORE_READ(dentry, d_name.len);
 	char *buf = bpf_map_lookup_elem(&name_scratch, &zero);
+	__u64 hash = BPFBOX_FNV_OFFSET;
 
 	if (!buf || len > BPFBOX_NAME_MAX)
 		return 0;
@@ -60,34 +64,66 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
 	return (void *)mnt - bpf_core_field_offset(struct mount, mnt);
 }
 
+/*
+ * One step up from (dentry, mnt): to the parent directory, or from the root
+ * of a mount to the directory it is mounted on. False at the top.
+ */
+static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mnt)
+{
+	struct dentry *d = *dentry;
+	struct mount *m, *up;
+
+	if (*mnt && d != BPF_CORE_READ(*mnt, mnt_root) && d != BPF_CORE_READ(d, d_parent)) {
+		*dentry = BPF_CORE_READ(d, d_parent);
+		return true;
+	}
+	if (!*mnt)
+		return false; /* hooks without a mount stop at the fs root */
+	m = real_mount(*mnt);
+	up = BPF_CORE_READ(m, mnt_parent);
+	if (!up || up == m)
+		return false;
+	*dentry = BPF_CORE_READ(m, mnt_mountpoint);
+	*mnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
+	return true;
+}
+
+/*
+ * One walk from the object to the root collects its rules and, for
+ * modifying accesses (`guard`), whether it lies in one of bpfboxd's own
+ * places. `dentry` and `mnt` are plain values (read with BPF_CORE_READ).
+ */
 static __always_inline void collect_fs_rules(struct effective *eff, const struct bpfbox_task *task,
 					     __u32 profile_flags, struct dentry *dentry,
-					     struct vfsmount *mnt)
+					     struct vfsmount *mnt, bool guard)
 {
 	__u64 id = task->profile_id, state = task->state;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 
-	add_fs_rule(eff, id, BPFBOX_SCOPE_INODE, BPF_CORE_READ(dentry, d_inode), 0, state);
+	add_fs_rule(eff, id, BPFBOX_SCOPE_INODE, inode, 0, state);
+	if (guard && inode) {
+		pkey.ino = BPF_CORE_READ(inode, i_ino);
+		pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		if (bpf_map_lookup_elem(&protected, &pkey))
+			eff->guarded = 1;
+	}
 	if ((profile_flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
 		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),
 			    dentry_name_hash(dentry), state);
-
+	pkey.scope = BPFBOX_SCOPE_SUBTREE;
 	for (int i = 0; i < BPFBOX_MAX_ANCESTORS; i++) {
-		add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, BPF_CORE_READ(dentry, d_inode), 0,
-			    state);
-		if (!mnt || dentry == BPF_CORE_READ(mnt, mnt_root) ||
-		    dentry == BPF_CORE_READ(dentry, d_parent)) {
-			/* at the root of this mount: continue at its mount point */
-			struct mount *m = mnt ? real_mount(mnt) : NULL;
-			struct mount *up = m ? BPF_CORE_READ(m, mnt_parent) : NULL;
-
-			if (!up || up == m)
-				break;
-			dentry = BPF_CORE_READ(m, mnt_mountpoint);
-			mnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
-			continue;
+		inode = BPF_CORE_READ(dentry, d_inode);
+		add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, inode, 0, state);
+		if (guard && inode) {
+			pkey.ino = BPF_CORE_READ(inode, i_ino);
+			pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			if (bpf_map_lookup_elem(&protected, &pkey))
+				eff->guarded = 1;
 		}
-		dentry = BPF_CORE_READ(dentry, d_parent);
+		if (!walk_up(&dentry, &mnt))
+			break;
 	}
 }
 

@@ -15,7 +15,8 @@ static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("BPFBOX_BPF_OBJEC
 /// The compiled BPF object (ELF, with BTF and CO-RE relocations).
 pub static OBJECT: &[u8] = &ALIGNED.0;
 
-/// LSM programs, each named after the hook it attaches to.
+/// LSM programs, each named after the hook it attaches to, except where a
+/// hook has two (see [`lsm_hook`]).
 pub const LSM_PROGRAMS: &[&str] = &[
     "bprm_check_security",
     "task_alloc",
@@ -30,6 +31,7 @@ pub const LSM_PROGRAMS: &[&str] = &[
     "path_rmdir",
     "path_link",
     "path_rename",
+    "path_rename_target",
     "inode_getattr",
     "inode_setattr",
     "inode_setxattr",
@@ -52,6 +54,15 @@ pub const LSM_PROGRAMS: &[&str] = &[
     "capable",
     "bpf",
 ];
+
+/// The LSM hook a program of [`LSM_PROGRAMS`] attaches to.
+#[must_use]
+pub fn lsm_hook(program: &str) -> &str {
+    match program {
+        "path_rename_target" => "path_rename",
+        other => other,
+    }
+}
 
 /// BTF tracepoints (`tp_btf/`), each named after its tracepoint.
 pub const TRACEPOINTS: &[&str] = &["sched_process_fork", "sched_process_exit"];
@@ -96,7 +107,9 @@ mod tests {
         assert_eq!(u16::from_le_bytes([obj[18], obj[19]]), 247);
         let text = std::string::String::from_utf8_lossy(obj);
         for prog in super::LSM_PROGRAMS {
-            assert!(text.contains(&std::format!("lsm/{prog}")), "missing section lsm/{prog}");
+            let hook = super::lsm_hook(prog);
+            assert!(text.contains(&std::format!("lsm/{hook}")), "missing section lsm/{hook}");
+            assert!(text.contains(prog), "missing program {prog}");
         }
         for tp in super::TRACEPOINTS {
             assert!(text.contains(&std::format!("tp_btf/{tp}")), "missing section tp_btf/{tp}");

@@ -9,11 +9,24 @@ struct subject {
 	struct bpfbox_profile *profile;
 };
 
-/* False for unconfined tasks and disabled profiles: nothing to check. */
+/*
+ * False for unconfined tasks and disabled profiles: nothing to check.
+ *
+ * Also false while the kernel acts for the task under other credentials
+ * (override_creds): overlayfs opens, stats and changes the files of its
+ * layers that way, after the hooks have checked the task's own request on
+ * the overlay object. Checking the layer again would judge a path the task
+ * never named (on a layer no rule can name).
+ */
 static __always_inline bool current_subject(struct subject *s)
 {
+	struct task_struct *current;
+
 	s->task = current_confined();
 	if (!s->task)
+		return false;
+	current = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(current, cred) != BPF_CORE_READ(current, real_cred))
 		return false;
 	s->profile = active_profile(s->task);
 	return s->profile != NULL;
@@ -29,33 +42,6 @@ static __always_inline __u32 daemon_tgid(void)
 
 #define BPFBOX_FS_MODIFY                                                                          \
 	(BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
-
-/* Whether the object or a directory above it is one of bpfboxd's own. */
-static __always_inline bool is_guarded(struct dentry *dentry)
-{
-	struct bpfbox_protected_key key = {};
-
-	for (int i = 0; i < BPFBOX_MAX_ANCESTORS; i++) {
-		struct inode *inode = BPF_CORE_READ(dentry, d_inode);
-		struct dentry *parent;
-
-		if (inode) {
-			key.ino = BPF_CORE_READ(inode, i_ino);
-			key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-			key.scope = BPFBOX_SCOPE_SUBTREE;
-			if (bpf_map_lookup_elem(&protected, &key))
-				return true;
-			key.scope = BPFBOX_SCOPE_INODE;
-			if (!i && bpf_map_lookup_elem(&protected, &key))
-				return true;
-		}
-		parent = BPF_CORE_READ(dentry, d_parent);
-		if (parent == dentry)
-			break;
-		dentry = parent;
-	}
-	return false;
-}
 
 static __always_inline void report_object(const struct bpfbox_task *task, __u32 hook,
 					  __u32 access, __u32 decision, struct dentry *dentry,
@@ -109,9 +95,8 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 	if (target && target == daemon_tgid())
 		eff.guarded = 1;
 	else if (!target)
-		collect_fs_rules(&eff, s->task, s->profile->flags, dentry, mnt);
-	if ((access & BPFBOX_FS_MODIFY) && !target && is_guarded(dentry))
-		eff.guarded = 1;
+		collect_fs_rules(&eff, s->task, s->profile->flags, dentry, mnt,
+				 access & BPFBOX_FS_MODIFY);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);

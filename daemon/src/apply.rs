@@ -1,0 +1,83 @@
+//! Making the kernel's maps hold exactly a compiled policy.
+//!
+//! The maps are compared with what they hold now, not with what this daemon
+//! last wrote: after a restart they hold an earlier daemon's policy.
+
+use std::collections::BTreeMap;
+
+use aya::maps::{HashMap, MapData, MapError};
+use bpfbox_policy::CompiledPolicy;
+
+use crate::kernel::RuleMaps;
+
+/// Counts of what one apply changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    /// Entries inserted or updated.
+    pub written: usize,
+    /// Entries removed.
+    pub removed: usize,
+}
+
+/// Makes the maps hold exactly `policy`.
+///
+/// Order matters for safety: rules go in before the profiles and executables
+/// that use them, and executables go out before their profiles and rules, so
+/// no task ever runs under a profile whose rules are half written.
+pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes, MapError> {
+    let mut changes = Changes::default();
+    upsert(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;
+    upsert(&mut maps.net_rules, &policy.net_rules, &mut changes)?;
+    upsert(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;
+    upsert(&mut maps.proc_rules, &policy.proc_rules, &mut changes)?;
+    upsert(&mut maps.cap_rules, &policy.cap_rules, &mut changes)?;
+    upsert(&mut maps.profiles, &policy.profiles, &mut changes)?;
+    upsert(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
+    remove_others(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
+    remove_others(&mut maps.profiles, &policy.profiles, &mut changes)?;
+    remove_others(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;
+    remove_others(&mut maps.net_rules, &policy.net_rules, &mut changes)?;
+    remove_others(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;
+    remove_others(&mut maps.proc_rules, &policy.proc_rules, &mut changes)?;
+    remove_others(&mut maps.cap_rules, &policy.cap_rules, &mut changes)?;
+    Ok(changes)
+}
+
+fn upsert<K, V>(
+    map: &mut HashMap<&mut MapData, K, V>,
+    wanted: &BTreeMap<K, V>,
+    changes: &mut Changes,
+) -> Result<(), MapError>
+where
+    K: aya::Pod + Ord,
+    V: aya::Pod + PartialEq,
+{
+    for (key, value) in wanted {
+        if map.get(key, 0).ok().as_ref() != Some(value) {
+            map.insert(key, value, 0)?;
+            changes.written += 1;
+        }
+    }
+    Ok(())
+}
+
+fn remove_others<K, V>(
+    map: &mut HashMap<&mut MapData, K, V>,
+    wanted: &BTreeMap<K, V>,
+    changes: &mut Changes,
+) -> Result<(), MapError>
+where
+    K: aya::Pod + Ord,
+    V: aya::Pod,
+{
+    let stale: Vec<K> = map
+        .keys()
+        .filter_map(Result::ok)
+        .filter(|k| !wanted.contains_key(k))
+        .collect();
+    for key in stale {
+        map.remove(&key)?;
+        changes.removed += 1;
+    }
+    Ok(())
+}

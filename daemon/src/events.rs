@@ -1,0 +1,160 @@
+//! Turning ring-buffer records into readable lines.
+
+use std::fmt::Write as _;
+
+use bpfbox_abi as abi;
+
+const DECISIONS: &[(u32, &str)] = &[
+    (abi::DECISION_ALLOW, "ALLOW"),
+    (abi::DECISION_AUDIT, "AUDIT"),
+    (abi::DECISION_TAINT, "TAINT"),
+    (abi::DECISION_DENY, "DENY"),
+    (abi::DECISION_COMPLAIN, "COMPLAIN"),
+];
+
+const FS_ACCESS: &[(u32, &str)] = &[
+    (abi::FS_READ, "read"),
+    (abi::FS_WRITE, "write"),
+    (abi::FS_APPEND, "append"),
+    (abi::FS_EXEC, "exec"),
+    (abi::FS_GETATTR, "getattr"),
+    (abi::FS_SETATTR, "setattr"),
+    (abi::FS_IOCTL, "ioctl"),
+    (abi::FS_RM, "rm"),
+    (abi::FS_LINK, "link"),
+];
+
+const NET_ACCESS: &[(u32, &str)] = &[
+    (abi::NET_CONNECT, "connect"),
+    (abi::NET_BIND, "bind"),
+    (abi::NET_ACCEPT, "accept"),
+    (abi::NET_LISTEN, "listen"),
+    (abi::NET_SEND, "send"),
+    (abi::NET_RECV, "recv"),
+    (abi::NET_CREATE, "create"),
+    (abi::NET_SHUTDOWN, "shutdown"),
+];
+
+const IPC_ACCESS: &[(u32, &str)] = &[
+    (abi::IPC_SIGCHLD, "sigchld"),
+    (abi::IPC_SIGKILL, "sigkill"),
+    (abi::IPC_SIGSTOP, "sigstop"),
+    (abi::IPC_SIGMISC, "misc"),
+    (abi::IPC_SIGCHECK, "check"),
+    (abi::IPC_PTRACE, "ptrace"),
+];
+
+/// `a|b|c` of the names whose bits are set, or `none`.
+#[must_use]
+pub fn flag_names(bits: u32, names: &[(u32, &str)]) -> String {
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    if set.is_empty() {
+        "none".into()
+    } else {
+        set.join("|")
+    }
+}
+
+/// The event's kind as a word and the names of its access bits.
+fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
+    match event.kind {
+        abi::EVENT_FS => ("fs", flag_names(event.access, FS_ACCESS)),
+        abi::EVENT_PROC => ("proc", flag_names(event.access, FS_ACCESS)),
+        abi::EVENT_NET => ("net", flag_names(event.access, NET_ACCESS)),
+        abi::EVENT_IPC => ("ipc", flag_names(event.access, IPC_ACCESS)),
+        abi::EVENT_CAP => ("capability", event.detail.to_string()),
+        abi::EVENT_BPF => ("bpf", "bpf".into()),
+        _ => ("unknown", format!("{:#x}", event.access)),
+    }
+}
+
+/// One audit line, in the spirit of bpfbox's
+/// (`action=… access=… exe=… (pid, uid) st_ino=… st_dev=…`) but with the
+/// path when the kernel gave one.
+#[must_use]
+pub fn describe(event: &abi::Event, profile: &str) -> String {
+    let (kind, access) = kind_and_access(event);
+    let mut line = format!(
+        "action={} kind={kind} access={access} profile={profile} pid={} tgid={} uid={} comm={}",
+        flag_names(event.decision, DECISIONS),
+        event.pid,
+        event.tgid,
+        event.uid,
+        String::from_utf8_lossy(event.comm()),
+    );
+    if matches!(event.kind, abi::EVENT_FS | abi::EVENT_PROC) {
+        if let Some(path) = event.path() {
+            let _ = write!(line, " path={}", String::from_utf8_lossy(path));
+        }
+        let _ = write!(
+            line,
+            " dev={}:{} ino={}",
+            event.dev >> 20,
+            event.dev & 0xf_ffff,
+            event.ino
+        );
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> abi::Event {
+        let mut e = abi::Event {
+            ts_ns: 1,
+            profile_id: 7,
+            target_profile: 0,
+            ino: 1234,
+            dev: (8 << 20) | 1,
+            pid: 41,
+            tgid: 40,
+            uid: 1000,
+            kind: abi::EVENT_FS,
+            hook: abi::HOOK_FILE_OPEN,
+            access: abi::FS_READ | abi::FS_APPEND,
+            decision: abi::DECISION_DENY,
+            detail: 0,
+            target_pid: 0,
+            path_len: 0,
+            flags: 0,
+            comm: [0; 16],
+            path: [0; 256],
+        };
+        e.comm[..3].copy_from_slice(b"cat");
+        e
+    }
+
+    #[test]
+    fn denied_open_reads_as_one_line_with_path_and_inode() {
+        let mut e = event();
+        let path = b"/home/alice/.ssh/id_ed25519\0";
+        e.path[..path.len()].copy_from_slice(path);
+        e.path_len = u32::try_from(path.len()).unwrap();
+        assert_eq!(
+            describe(&e, "/usr/bin/cat"),
+            "action=DENY kind=fs access=read|append profile=/usr/bin/cat pid=41 tgid=40 \
+             uid=1000 comm=cat path=/home/alice/.ssh/id_ed25519 dev=8:1 ino=1234"
+        );
+    }
+
+    #[test]
+    fn event_without_path_falls_back_to_device_and_inode() {
+        let line = describe(&event(), "p");
+        assert!(line.ends_with("comm=cat dev=8:1 ino=1234"), "{line}");
+    }
+
+    #[test]
+    fn combined_decisions_are_joined_like_bpfbox() {
+        assert_eq!(
+            flag_names(abi::DECISION_ALLOW | abi::DECISION_AUDIT, DECISIONS),
+            "ALLOW|AUDIT"
+        );
+        assert_eq!(flag_names(0, DECISIONS), "none");
+    }
+}

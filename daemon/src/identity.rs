@@ -1,0 +1,161 @@
+//! A path's identity as the BPF programs see it: (superblock `s_dev`, `i_ino`).
+//!
+//! `stat()`'s `st_dev` is not always the superblock's device: overlayfs
+//! reports the underlying layer's device for files, btrfs a per-subvolume
+//! one. The kernel keys on `inode->i_sb->s_dev`, which is what mountinfo's
+//! `major:minor` column shows for the mount holding the path. So: statx gives
+//! the inode number and the mount id, mountinfo maps the mount id to the
+//! superblock device.
+
+use std::{
+    collections::HashMap,
+    ffi::CString,
+    fs, io,
+    mem::MaybeUninit,
+    os::unix::ffi::OsStrExt,
+    path::{Path, PathBuf},
+};
+
+use bpfbox_abi::{kernel_dev, InodeKey};
+
+/// Mount id → superblock device (kernel encoding), read from mountinfo.
+#[derive(Debug, Clone, Default)]
+pub struct Mounts {
+    devs: HashMap<u64, u32>,
+}
+
+impl Mounts {
+    /// Reads `/proc/self/mountinfo`; call again after mounts may have changed.
+    pub fn read() -> io::Result<Self> {
+        Ok(Self::parse(&fs::read_to_string("/proc/self/mountinfo")?))
+    }
+
+    /// Parses mountinfo text (`id parent major:minor root mountpoint …`).
+    #[must_use]
+    pub fn parse(text: &str) -> Self {
+        let devs = text
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_ascii_whitespace();
+                let id = fields.next()?.parse().ok()?;
+                let (major, minor) = fields.nth(1)?.split_once(':')?;
+                Some((id, kernel_dev(major.parse().ok()?, minor.parse().ok()?)))
+            })
+            .collect();
+        Self { devs }
+    }
+
+    /// The identity of the object `path` names, following symlinks (a rule
+    /// names what the path resolves to, as open() would).
+    pub fn identity(&self, path: &Path) -> io::Result<InodeKey> {
+        let (ino, mnt_id) = statx_ino_mnt(path)?;
+        let dev = self.devs.get(&mnt_id).copied().ok_or_else(|| {
+            io::Error::other(format!(
+                "{}: mount {mnt_id} is not in mountinfo",
+                path.display()
+            ))
+        })?;
+        Ok(InodeKey { ino, dev, _pad: 0 })
+    }
+}
+
+fn statx_ino_mnt(path: &Path) -> io::Result<(u64, u64)> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    let mut stx = MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: valid NUL-terminated path and a buffer of the right type.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::AT_STATX_SYNC_AS_STAT,
+            libc::STATX_INO | libc::STATX_MNT_ID,
+            stx.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statx succeeded and filled the buffer (zeroed before anyway).
+    let stx = unsafe { stx.assume_init() };
+    if stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(io::Error::other(format!(
+            "{}: the kernel did not report a mount id (needs Linux 5.8+)",
+            path.display()
+        )));
+    }
+    Ok((stx.stx_ino, stx.stx_mnt_id))
+}
+
+/// Home directories of human users (uid ≥ 1000, real shell) and root, for the
+/// policy's home placeholder.
+#[must_use]
+pub fn homes() -> Vec<PathBuf> {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    parse_homes(&passwd)
+}
+
+fn parse_homes(passwd: &str) -> Vec<PathBuf> {
+    let mut homes: Vec<PathBuf> = passwd
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            let uid: u32 = f.get(2)?.parse().ok()?;
+            let (home, shell) = (*f.get(5)?, *f.get(6)?);
+            let human = uid == 0 || (1000..60000).contains(&uid);
+            let login = !shell.ends_with("nologin") && !shell.ends_with("false");
+            (human && login && home.starts_with('/')).then(|| PathBuf::from(home))
+        })
+        .collect();
+    homes.sort();
+    homes.dedup();
+    homes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "\
+22 1 0:21 / / rw,relatime shared:1 - overlay overlay rw,lowerdir=/lower
+23 22 0:5 / /dev rw,nosuid shared:2 - devtmpfs udev rw
+61 22 259:3 /@home /home rw,relatime shared:30 - btrfs /dev/nvme0n1p3 rw
+";
+
+    #[test]
+    fn mountinfo_device_is_encoded_like_the_kernels_s_dev() {
+        let m = Mounts::parse(MOUNTINFO);
+        assert_eq!(m.devs[&22], 21);
+        assert_eq!(m.devs[&61], (259 << 20) | 3);
+    }
+
+    #[test]
+    fn identity_of_a_real_file_uses_its_inode_and_its_mounts_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, b"x").unwrap();
+        let key = Mounts::read().unwrap().identity(&file).unwrap();
+        let meta = fs::metadata(&file).unwrap();
+        assert_eq!(key.ino, std::os::unix::fs::MetadataExt::ino(&meta));
+        assert_ne!(key.dev, 0);
+    }
+
+    #[test]
+    fn identity_of_a_missing_path_is_an_error() {
+        let m = Mounts::read().unwrap();
+        assert!(m.identity(Path::new("/nonexistent/bpfbox")).is_err());
+    }
+
+    #[test]
+    fn homes_are_root_and_login_users() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+                      alice:x:1000:1000::/home/alice:/bin/bash\n\
+                      svc:x:1001:1001::/srv/svc:/usr/sbin/nologin\n\
+                      nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n";
+        assert_eq!(
+            parse_homes(passwd),
+            [PathBuf::from("/home/alice"), PathBuf::from("/root")]
+        );
+    }
+}

@@ -1,0 +1,443 @@
+//! bpfbox's BPF programs in the kernel: loading, pinning, adopting, maps.
+//!
+//! Programs stay attached through links pinned under
+//! `/sys/fs/bpf/bpfbox/v<ABI>/`, and the maps are pinned beside them. A
+//! restarted daemon (after a crash, `kill -9` or an upgrade with the same
+//! ABI) adopts what is pinned instead of loading again, so confined processes
+//! stay confined while no daemon runs. A daemon with a new ABI loads its own
+//! set under its own version and only then removes older versions.
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use aya::{
+    maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray, RingBuf},
+    programs::{links::FdLink, BtfTracePoint, Lsm, ProgramError},
+    Btf, Ebpf, EbpfLoader,
+};
+use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
+use bpfbox_ebpf::{lsm_hook, maps, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
+
+/// Where bpfbox pins its programs and maps.
+pub const PIN_ROOT: &str = "/sys/fs/bpf/bpfbox";
+
+/// Why the programs could not be loaded or adopted.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// The running kernel's BTF could not be read.
+    #[error("failed to read the kernel's BTF from /sys/kernel/btf/vmlinux: {0}")]
+    Btf(#[from] aya::BtfError),
+    /// The object could not be loaded (maps created, relocations applied).
+    #[error("failed to load the BPF object: {0}")]
+    Object(#[from] aya::EbpfError),
+    /// The kernel refused the programs although preflight passed: typically a
+    /// kernel that lists `bpf` as an LSM but forbids BPF trampolines.
+    #[error(
+        "this kernel refuses BPF-LSM programs: loading {hook} failed with EPERM although \
+         bpfboxd runs as root and `bpf` is in the active LSM list. Known causes: kernel lockdown \
+         in confidentiality mode (see /sys/kernel/security/lockdown), or a virtualised kernel \
+         whose hypervisor forbids BPF trampolines. Run bpfbox on a kernel that allows them \
+         (e.g. Debian's 6.1 or 6.12 kernels)"
+    )]
+    LsmRefused {
+        /// The program that failed first.
+        hook: String,
+    },
+    /// A program failed to load or attach for another reason (verifier log kept).
+    #[error("failed to load or attach {hook}: {source}")]
+    Program {
+        /// The program.
+        hook: String,
+        /// The error, with the verifier log where there is one.
+        #[source]
+        source: ProgramError,
+    },
+    /// A map is missing, has the wrong type, or an update failed.
+    #[error("BPF map `{name}`: {source}")]
+    Map {
+        /// The map.
+        name: &'static str,
+        /// What went wrong.
+        #[source]
+        source: MapError,
+    },
+    /// bpffs could not be mounted or written.
+    #[error("failed to pin under {path}: {source}")]
+    Pin {
+        /// The pin path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How the programs came to be attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Loaded and attached by this daemon.
+    Loaded,
+    /// Found pinned by an earlier daemon and adopted.
+    Adopted,
+}
+
+/// The maps of the attached programs.
+pub struct Kernel {
+    profiles: Map,
+    exe_profiles: Map,
+    fs_rules: Map,
+    net_rules: Map,
+    ipc_rules: Map,
+    proc_rules: Map,
+    cap_rules: Map,
+    config: Map,
+    protected: Map,
+    events: Option<Map>,
+    stats: Option<Map>,
+    /// Whether this daemon loaded the programs or adopted pinned ones.
+    pub origin: Origin,
+}
+
+/// Typed handles to the rule maps, borrowed from a [`Kernel`].
+pub struct RuleMaps<'a> {
+    /// Profile id → mode and flags.
+    pub profiles: HashMap<&'a mut MapData, u64, Profile>,
+    /// Executable identity → profile id.
+    pub exe_profiles: HashMap<&'a mut MapData, InodeKey, u64>,
+    /// File rules.
+    pub fs_rules: HashMap<&'a mut MapData, FsKey, Rule>,
+    /// Socket rules.
+    pub net_rules: HashMap<&'a mut MapData, NetKey, Rule>,
+    /// Signal and ptrace rules.
+    pub ipc_rules: HashMap<&'a mut MapData, PairKey, Rule>,
+    /// /proc/<pid> rules.
+    pub proc_rules: HashMap<&'a mut MapData, PairKey, Rule>,
+    /// Capability rules.
+    pub cap_rules: HashMap<&'a mut MapData, CapKey, Rule>,
+}
+
+/// The versioned pin directory of this build's ABI.
+#[must_use]
+pub fn pin_dir() -> PathBuf {
+    Path::new(PIN_ROOT).join(format!("v{}", bpfbox_abi::ABI_VERSION))
+}
+
+fn map_pins(dir: &Path) -> PathBuf {
+    dir.join("maps")
+}
+
+fn link_pins(dir: &Path) -> PathBuf {
+    dir.join("links")
+}
+
+/// Every program (LSM and tracepoint) by name: the link pins to expect.
+fn all_programs() -> impl Iterator<Item = &'static str> {
+    TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
+}
+
+const MAP_NAMES: [&str; 11] = [
+    maps::PROFILES,
+    maps::EXE_PROFILES,
+    maps::FS_RULES,
+    maps::NET_RULES,
+    maps::IPC_RULES,
+    maps::PROC_RULES,
+    maps::CAP_RULES,
+    maps::CONFIG,
+    maps::PROTECTED,
+    maps::EVENTS,
+    maps::STATS,
+];
+
+impl Kernel {
+    /// Adopts the pinned programs and maps of this ABI version if a complete
+    /// set is there; otherwise loads, attaches and pins a new set.
+    pub fn open() -> Result<Self, KernelError> {
+        let dir = pin_dir();
+        if pinned_set_complete(&dir) {
+            match Self::adopt(&dir) {
+                Ok(kernel) => return Ok(kernel),
+                Err(err) => tracing::warn!("pinned programs unusable ({err}); loading anew"),
+            }
+        }
+        Self::load_and_pin(&dir)
+    }
+
+    fn adopt(dir: &Path) -> Result<Self, KernelError> {
+        let pins = map_pins(dir);
+        let open = |name: &'static str| {
+            MapData::from_pin(pins.join(name)).map_err(|source| KernelError::Map { name, source })
+        };
+        let kernel = Self {
+            profiles: Map::HashMap(open(maps::PROFILES)?),
+            exe_profiles: Map::HashMap(open(maps::EXE_PROFILES)?),
+            fs_rules: Map::HashMap(open(maps::FS_RULES)?),
+            net_rules: Map::HashMap(open(maps::NET_RULES)?),
+            ipc_rules: Map::HashMap(open(maps::IPC_RULES)?),
+            proc_rules: Map::HashMap(open(maps::PROC_RULES)?),
+            cap_rules: Map::HashMap(open(maps::CAP_RULES)?),
+            config: Map::Array(open(maps::CONFIG)?),
+            protected: Map::HashMap(open(maps::PROTECTED)?),
+            events: Some(Map::RingBuf(open(maps::EVENTS)?)),
+            stats: Some(Map::PerCpuArray(open(maps::STATS)?)),
+            origin: Origin::Adopted,
+        };
+        Ok(kernel)
+    }
+
+    fn load_and_pin(dir: &Path) -> Result<Self, KernelError> {
+        // an incomplete set (a daemon died while pinning) is useless
+        remove_pins(dir)?;
+        mount_bpffs()?;
+        let btf = Btf::from_sys_fs()?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            // task local storage has no typed wrapper in aya 0.14; only the
+            // programs use it, so creating it is all we need
+            .allow_unsupported_maps()
+            .load(OBJECT)?;
+        let links = link_pins(dir);
+        create_dir(&links)?;
+        create_dir(&map_pins(dir))?;
+        // tracepoints first: confined_pids must be kept from the moment the
+        // exec hook can confine anything
+        for name in TRACEPOINTS {
+            let program: &mut BtfTracePoint = program_mut(&mut ebpf, name)?;
+            program.load(name, &btf).map_err(|e| classify(name, e))?;
+            let id = program.attach().map_err(|e| classify(name, e))?;
+            let link: FdLink = program.take_link(id).map_err(|e| classify(name, e))?.into();
+            pin_link(link, &links, name)?;
+        }
+        for name in LSM_PROGRAMS {
+            let program: &mut Lsm = program_mut(&mut ebpf, name)?;
+            program.load(lsm_hook(name), &btf).map_err(|e| classify(name, e))?;
+            let id = program.attach().map_err(|e| classify(name, e))?;
+            let link: FdLink = program.take_link(id).map_err(|e| classify(name, e))?.into();
+            pin_link(link, &links, name)?;
+            tracing::debug!(program = name, "attached and pinned");
+        }
+        let mut take = |name: &'static str| -> Result<Map, KernelError> {
+            let map = ebpf.take_map(name).ok_or(KernelError::Map {
+                name,
+                source: MapError::InvalidName { name: name.into() },
+            })?;
+            let path = map_pins(dir).join(name);
+            map.pin(&path).map_err(|e| KernelError::Pin {
+                path,
+                source: io::Error::other(e),
+            })?;
+            Ok(map)
+        };
+        let kernel = Self {
+            profiles: take(maps::PROFILES)?,
+            exe_profiles: take(maps::EXE_PROFILES)?,
+            fs_rules: take(maps::FS_RULES)?,
+            net_rules: take(maps::NET_RULES)?,
+            ipc_rules: take(maps::IPC_RULES)?,
+            proc_rules: take(maps::PROC_RULES)?,
+            cap_rules: take(maps::CAP_RULES)?,
+            config: take(maps::CONFIG)?,
+            protected: take(maps::PROTECTED)?,
+            events: Some(take(maps::EVENTS)?),
+            stats: Some(take(maps::STATS)?),
+            origin: Origin::Loaded,
+        };
+        remove_older_versions();
+        Ok(kernel)
+    }
+
+    /// The rule maps, for applying a compiled policy.
+    pub fn rule_maps(&mut self) -> Result<RuleMaps<'_>, KernelError> {
+        Ok(RuleMaps {
+            profiles: typed(&mut self.profiles, maps::PROFILES)?,
+            exe_profiles: typed(&mut self.exe_profiles, maps::EXE_PROFILES)?,
+            fs_rules: typed(&mut self.fs_rules, maps::FS_RULES)?,
+            net_rules: typed(&mut self.net_rules, maps::NET_RULES)?,
+            ipc_rules: typed(&mut self.ipc_rules, maps::IPC_RULES)?,
+            proc_rules: typed(&mut self.proc_rules, maps::PROC_RULES)?,
+            cap_rules: typed(&mut self.cap_rules, maps::CAP_RULES)?,
+        })
+    }
+
+    /// Tells the programs which process is bpfboxd (for self-protection).
+    pub fn set_daemon(&mut self, tgid: u32) -> Result<(), KernelError> {
+        let name = maps::CONFIG;
+        let mut config: Array<&mut MapData, Config> =
+            Array::try_from(&mut self.config).map_err(|source| KernelError::Map { name, source })?;
+        config
+            .set(0, Config { daemon_tgid: tgid, _pad: 0 }, 0)
+            .map_err(|source| KernelError::Map { name, source })
+    }
+
+    /// Makes `keys` the objects no confined task may modify.
+    pub fn protect(&mut self, keys: &[ProtectedKey]) -> Result<(), KernelError> {
+        let name = maps::PROTECTED;
+        let err = |source| KernelError::Map { name, source };
+        let mut protected: HashMap<&mut MapData, ProtectedKey, u32> =
+            HashMap::try_from(&mut self.protected).map_err(err)?;
+        for key in keys {
+            protected.insert(key, 1, 0).map_err(err)?;
+        }
+        let stale: Vec<ProtectedKey> = protected
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| !keys.contains(k))
+            .collect();
+        for key in stale {
+            protected.remove(&key).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the event ring buffer (once).
+    pub fn take_events(&mut self) -> Result<RingBuf<MapData>, KernelError> {
+        let name = maps::EVENTS;
+        let map = self.events.take().ok_or(KernelError::Map {
+            name,
+            source: MapError::InvalidName { name: name.into() },
+        })?;
+        RingBuf::try_from(map).map_err(|source| KernelError::Map { name, source })
+    }
+
+    /// Takes the per-CPU counters (once).
+    pub fn take_stats(&mut self) -> Result<PerCpuArray<MapData, u64>, KernelError> {
+        let name = maps::STATS;
+        let map = self.stats.take().ok_or(KernelError::Map {
+            name,
+            source: MapError::InvalidName { name: name.into() },
+        })?;
+        PerCpuArray::try_from(map).map_err(|source| KernelError::Map { name, source })
+    }
+}
+
+/// Loads every program into the kernel without attaching or pinning
+/// anything: proof that this kernel accepts them (`bpfboxd preflight`).
+pub fn probe() -> Result<(), KernelError> {
+    let btf = Btf::from_sys_fs()?;
+    let mut ebpf = EbpfLoader::new()
+        .btf(Some(&btf))
+        .allow_unsupported_maps()
+        .load(OBJECT)?;
+    for name in TRACEPOINTS {
+        let program: &mut BtfTracePoint = program_mut(&mut ebpf, name)?;
+        program.load(name, &btf).map_err(|e| classify(name, e))?;
+    }
+    for name in LSM_PROGRAMS {
+        let program: &mut Lsm = program_mut(&mut ebpf, name)?;
+        program.load(lsm_hook(name), &btf).map_err(|e| classify(name, e))?;
+    }
+    Ok(())
+}
+
+/// Detaches everything: removes every pin of every version. Programs stop
+/// running once no process holds them (this daemon's own handles are closed
+/// when it exits).
+pub fn unload() -> Result<(), KernelError> {
+    remove_pins(Path::new(PIN_ROOT))
+}
+
+fn pinned_set_complete(dir: &Path) -> bool {
+    all_programs().all(|p| link_pins(dir).join(p).exists())
+        && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())
+}
+
+fn remove_pins(dir: &Path) -> Result<(), KernelError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(KernelError::Pin {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Once a new version is attached, older versions' programs are redundant.
+fn remove_older_versions() {
+    let current = pin_dir();
+    let Ok(entries) = fs::read_dir(PIN_ROOT) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path != current {
+            tracing::info!(path = %path.display(), "removing an older pinned version");
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn mount_bpffs() -> Result<(), KernelError> {
+    let root = Path::new("/sys/fs/bpf");
+    if fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.contains(" bpf "))
+    {
+        return Ok(());
+    }
+    let (src, target, fstype) = (c"bpf", c"/sys/fs/bpf", c"bpf");
+    // SAFETY: valid NUL-terminated strings; no data argument.
+    let rc = unsafe { libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(KernelError::Pin {
+            path: root.to_path_buf(),
+            source: io::Error::last_os_error(),
+        })
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), KernelError> {
+    fs::create_dir_all(path).map_err(|source| KernelError::Pin {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn pin_link(link: FdLink, dir: &Path, name: &str) -> Result<(), KernelError> {
+    let path = dir.join(name);
+    link.pin(&path).map(drop).map_err(|e| KernelError::Pin {
+        path,
+        source: io::Error::other(e),
+    })
+}
+
+fn program_mut<'a, P>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut P, KernelError>
+where
+    &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
+{
+    ebpf.program_mut(name)
+        .ok_or_else(|| ProgramError::InvalidName { name: name.into() })
+        .and_then(TryInto::try_into)
+        .map_err(|source| KernelError::Program {
+            hook: name.into(),
+            source,
+        })
+}
+
+fn typed<'a, K: aya::Pod, V: aya::Pod>(
+    map: &'a mut Map,
+    name: &'static str,
+) -> Result<HashMap<&'a mut MapData, K, V>, KernelError> {
+    HashMap::try_from(map).map_err(|source| KernelError::Map { name, source })
+}
+
+/// EPERM from loading an LSM program as root means the kernel forbids them.
+fn classify(hook: &str, source: ProgramError) -> KernelError {
+    let eperm = match &source {
+        ProgramError::LoadError { io_error, .. } => io_error.raw_os_error() == Some(libc::EPERM),
+        ProgramError::SyscallError(e) => e.io_error.raw_os_error() == Some(libc::EPERM),
+        _ => false,
+    };
+    if eperm {
+        KernelError::LsmRefused { hook: hook.into() }
+    } else {
+        KernelError::Program {
+            hook: hook.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! bpfboxd: confines applications with BPF-LSM programs.
+//!
+//! `main` reads as the start-up sequence, one log line per step.
+
+mod apply;
+mod cli;
+mod events;
+mod identity;
+mod instance;
+mod kernel;
+mod notify;
+mod policy_source;
+mod preflight;
+
+use std::{
+    collections::HashMap,
+    process::ExitCode,
+    sync::{Arc, RwLock},
+};
+
+use anyhow::Context as _;
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use clap::Parser as _;
+use tokio::{io::unix::AsyncFd, signal::unix::SignalKind};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+/// Profile id → profile name, for readable event lines.
+type ProfileNames = Arc<RwLock<HashMap<u64, String>>>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        None | Some(Command::Run) => run(&cli),
+        Some(Command::Preflight) => preflight_command(),
+        Some(Command::Unload) => unload_command(cli.lock_file.as_path()),
+        Some(Command::Check { ref paths }) => return policy_source::check_command(&cli, paths),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bpfboxd: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything short of serving: checks, then a real load of the programs.
+fn preflight_command() -> anyhow::Result<()> {
+    preflight::check()?;
+    kernel::probe()?;
+    println!("bpfboxd: this kernel can run bpfbox (BTF present, BPF LSM active, programs load)");
+    Ok(())
+}
+
+/// Detaches bpfbox: nothing stays confined. Refused while a daemon runs.
+fn unload_command(lock: &std::path::Path) -> anyhow::Result<()> {
+    preflight::check()?;
+    let _lock = instance::InstanceLock::acquire(lock)?;
+    kernel::unload()?;
+    println!("bpfboxd: programs detached; nothing is confined until bpfboxd runs again");
+    Ok(())
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    preflight::check()?;
+    let lock = instance::InstanceLock::acquire(&cli.lock_file)?;
+    tracing::info!(lock = %lock.path().display(), "single instance lock held");
+
+    let mut kernel = kernel::Kernel::open()?;
+    tracing::info!(
+        lsm = bpfbox_ebpf::LSM_PROGRAMS.len(),
+        tracepoints = bpfbox_ebpf::TRACEPOINTS.len(),
+        origin = ?kernel.origin,
+        pins = %kernel::pin_dir().display(),
+        "BPF programs attached"
+    );
+    guard_daemon(&mut kernel, cli)?;
+
+    let compiled = policy_source::load(&cli.policy_dir)?;
+    let names: ProfileNames = Arc::new(RwLock::new(compiled.names.clone()));
+    let changes = apply::apply(&mut kernel.rule_maps()?, &compiled.policy)
+        .context("failed to write the policy into the kernel maps")?;
+    tracing::info!(
+        dir = %cli.policy_dir.display(),
+        profiles = compiled.policy.profiles.len(),
+        fs_rules = compiled.policy.fs_rules.len(),
+        written = changes.written,
+        removed = changes.removed,
+        "policy applied"
+    );
+
+    let events = kernel.take_events()?;
+    let stats = kernel.take_stats()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let reader = tokio::spawn(read_events(events, Arc::clone(&names)));
+        tokio::spawn(watch_losses(stats));
+        notify::ready().context("failed to notify systemd")?;
+        tracing::info!("bpfboxd ready");
+        let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+            res = reader => res.context("event reader panicked")?.context("event reader failed")?,
+        }
+        anyhow::Ok(())
+    })?;
+    // the programs stay attached through their pins: stopping the daemon
+    // never unconfines anything (`bpfboxd unload` does, explicitly)
+    drop(kernel);
+    Ok(())
+}
+
+/// Puts bpfboxd's process, policy directory and binary out of reach of every
+/// confined task.
+fn guard_daemon(kernel: &mut kernel::Kernel, cli: &Cli) -> anyhow::Result<()> {
+    use bpfbox_abi::{ProtectedKey, SCOPE_INODE, SCOPE_SUBTREE};
+
+    kernel.set_daemon(std::process::id())?;
+    let mounts = identity::Mounts::read().context("failed to read mountinfo")?;
+    let exe = std::env::current_exe().context("failed to find bpfboxd's own binary")?;
+    let mut keys = Vec::new();
+    for (path, scope) in [(&cli.policy_dir, SCOPE_SUBTREE), (&exe, SCOPE_INODE)] {
+        let id = mounts
+            .identity(path)
+            .with_context(|| format!("failed to identify {}", path.display()))?;
+        keys.push(ProtectedKey {
+            ino: id.ino,
+            dev: id.dev,
+            scope,
+        });
+    }
+    kernel.protect(&keys)?;
+    tracing::info!(policy_dir = %cli.policy_dir.display(), exe = %exe.display(), "self-protection on");
+    Ok(())
+}
+
+/// Sums a per-CPU counter.
+fn stat(stats: &PerCpuArray<MapData, u64>, index: u32) -> u64 {
+    stats
+        .get(&index, 0)
+        .map(|values| values.iter().sum())
+        .unwrap_or(0)
+}
+
+/// Reports events the kernel could not queue because the ring buffer was
+/// full: they are counted in the kernel, never silently gone.
+async fn watch_losses(stats: PerCpuArray<MapData, u64>) {
+    let mut reported = stat(&stats, bpfbox_abi::STAT_LOST);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let lost = stat(&stats, bpfbox_abi::STAT_LOST);
+        if lost > reported {
+            tracing::warn!(
+                lost = lost - reported,
+                total_lost = lost,
+                delivered = stat(&stats, bpfbox_abi::STAT_EVENTS),
+                "events lost: the ring buffer was full"
+            );
+            reported = lost;
+        }
+    }
+}
+
+/// Drains the ring buffer and prints one line per event.
+async fn read_events(ring: RingBuf<MapData>, names: ProfileNames) -> anyhow::Result<()> {
+    // SAFETY: the ring buffer owns its fd and keeps it open, unchanged, for
+    // as long as the AsyncFd (which owns the ring buffer) lives.
+    let mut fd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)
+        .context("failed to poll the event ring buffer")?;
+    loop {
+        let mut guard = fd.readable_mut().await?;
+        let ring = guard.get_inner_mut();
+        while let Some(item) = ring.next() {
+            let Some(event) = bpfbox_abi::Event::from_bytes(&item) else {
+                tracing::warn!(len = item.len(), "short event record");
+                continue;
+            };
+            let profile = names
+                .read()
+                .expect("profile names lock")
+                .get(&event.profile_id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{:016x}", event.profile_id));
+            println!("{}", events::describe(&event, &profile));
+        }
+        guard.clear_ready();
+    }
+}

@@ -1,0 +1,137 @@
+//! First enforcement slice, on a real kernel: a profile keyed by the
+//! executable's identity confines the process, its children and whatever it
+//! execs; a denied open() fails with EPERM and reaches bpfboxd as an event.
+
+use std::path::PathBuf;
+
+use bpfbox_tests::{run, Daemon, Sandbox, RUNTIME_RULES};
+
+const DENIED: i32 = 1;
+
+/// A probe copy confined by a profile that allows reading `allowed` only.
+struct Confined {
+    sandbox: Sandbox,
+    probe: PathBuf,
+    secret: PathBuf,
+    allowed: PathBuf,
+}
+
+impl Confined {
+    fn new(name: &str) -> Self {
+        let sandbox = Sandbox::new(name);
+        let probe = sandbox.probe("probe");
+        let secret = sandbox.file("secret", "top secret\n");
+        let allowed = sandbox.file("allowed", "public\n");
+        sandbox.profile(
+            "probe.toml",
+            &format!(
+                "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+                 [[fs]]\nfile = \"{}\"\naccess = \"read\"\n",
+                probe.display(),
+                allowed.display()
+            ),
+        );
+        Self {
+            sandbox,
+            probe,
+            secret,
+            allowed,
+        }
+    }
+
+    fn daemon(&self) -> Daemon {
+        Daemon::start(&self.sandbox.policy_dir())
+    }
+}
+
+fn s(path: &std::path::Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn confined_process_is_denied_reading_a_file_its_profile_does_not_allow() {
+    let c = Confined::new("deny-read");
+    let _daemon = c.daemon();
+    let out = run(&c.probe, &["open", s(&c.secret), "read"]);
+    assert_eq!(out.code, DENIED, "{out:?}");
+    assert!(out.stdout.contains("Operation not permitted"), "{out:?}");
+}
+
+#[test]
+fn confined_process_may_read_a_file_its_profile_allows() {
+    let c = Confined::new("allow-read");
+    let _daemon = c.daemon();
+    let out = run(&c.probe, &["open", s(&c.allowed), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn read_rule_does_not_allow_writing_the_same_file() {
+    let c = Confined::new("read-not-write");
+    let _daemon = c.daemon();
+    let out = run(&c.probe, &["open", s(&c.allowed), "write"]);
+    assert_eq!(out.code, DENIED, "{out:?}");
+}
+
+#[test]
+fn unconfined_process_may_read_the_file_the_profile_denies() {
+    let c = Confined::new("unconfined");
+    let _daemon = c.daemon();
+    // same program, other inode: the profile is keyed by the executable's identity
+    let other = c.sandbox.probe("unprofiled-probe");
+    let out = run(&other, &["open", s(&c.secret), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn child_of_a_confined_process_is_denied_too() {
+    let c = Confined::new("child");
+    let _daemon = c.daemon();
+    let out = run(&c.probe, &["fork-open", s(&c.secret), "read"]);
+    assert_eq!(out.code, DENIED, "{out:?}");
+    assert!(out.stdout.contains("child pid="), "{out:?}");
+}
+
+#[test]
+fn confined_process_that_execs_an_unprofiled_binary_stays_confined() {
+    let c = Confined::new("exec");
+    let _daemon = c.daemon();
+    let other = c.sandbox.probe("unprofiled-probe");
+    // the confined probe replaces itself with an unprofiled copy…
+    let out = run(&c.probe, &["exec", s(&other), "open", s(&c.secret), "read"]);
+    // …which keeps the profile: denied
+    assert_eq!(out.code, DENIED, "{out:?}");
+    let out = run(&c.probe, &["exec", "/usr/bin/cat", s(&c.secret)]);
+    assert_ne!(out.code, 0, "cat under the inherited profile must fail: {out:?}");
+}
+
+#[test]
+fn denial_reaches_the_daemon_with_the_denied_pid_and_path() {
+    let c = Confined::new("event");
+    let daemon = c.daemon();
+    let out = run(&c.probe, &["open", s(&c.secret), "read"]);
+    assert_eq!(out.code, DENIED, "{out:?}");
+    let pid = out.pid();
+    let line = daemon.wait_event(|l| l.contains(&format!(" pid={pid} ")));
+    assert!(line.starts_with("action=DENY kind=fs access=read "), "{line}");
+    assert!(line.contains(&format!("path={}", c.secret.display())), "{line}");
+    assert!(line.contains(&format!("profile={}", c.probe.display())), "{line}");
+    assert!(line.contains("comm=probe"), "{line}");
+}
+
+#[test]
+fn allowed_open_produces_no_event() {
+    let c = Confined::new("quiet");
+    let daemon = c.daemon();
+    let out = run(&c.probe, &["open", s(&c.allowed), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // a later denial is the marker that every earlier event has been drained
+    let denied = run(&c.probe, &["open", s(&c.secret), "read"]);
+    daemon.wait_event(|l| l.contains(&format!(" pid={} ", denied.pid())));
+    let allowed_pid = format!(" pid={} ", out.pid());
+    assert!(
+        !daemon.events().iter().any(|l| l.contains(&allowed_pid)),
+        "{:?}",
+        daemon.events()
+    );
+}

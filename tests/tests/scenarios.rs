@@ -1,0 +1,404 @@
+//! bpfbox's enforcement scenarios on a real kernel.
+//!
+//! Each row is a profile (added to a base profile for a private copy of the
+//! probe that allows loading libraries), files set up beforehand, one probe
+//! run, and the verdict expected. Rows come from bpfbox's own test suite
+//! (files, directories, /proc, signals, sockets, taint), bpfcontain's
+//! per-thread case, and escape attempts that must fail.
+//!
+//! Placeholders: `{d}` the row's scratch directory, `{sleeper}` the path of a
+//! second confined program and `{sleeper_pid}` its pid, `{daemon_pid}`
+//! bpfboxd's pid, `{policy}` the policy directory, `{port}` a TCP port where
+//! an unconfined listener waits.
+//!
+//! Setup entries: `name` a file, `name/` a directory, `name->target` a
+//! symlink, `name=true` a copy of /usr/bin/true.
+
+use std::{
+    fmt::Write as _,
+    fs,
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+use bpfbox_tests::{run, Daemon, Sandbox, RUNTIME_RULES};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+}
+use Verdict::{Allowed, Denied};
+
+pub struct Row {
+    pub name: &'static str,
+    pub rules: &'static str,
+    pub setup: &'static [&'static str],
+    pub op: &'static [&'static str],
+    pub expect: Verdict,
+}
+
+const fn row(
+    name: &'static str,
+    rules: &'static str,
+    setup: &'static [&'static str],
+    op: &'static [&'static str],
+    expect: Verdict,
+) -> Row {
+    Row {
+        name,
+        rules,
+        setup,
+        op,
+        expect,
+    }
+}
+
+const TAINT_ON_EXEC: &str = "taint_on_exec = true\n";
+
+/// Everything a row needs running around it.
+struct World {
+    sandbox: Sandbox,
+    sleeper: Option<Child>,
+    listener: Option<TcpListener>,
+    daemon: Option<Daemon>,
+}
+
+impl World {
+    fn expand(&self, text: &str) -> String {
+        let d = self.sandbox.path().display().to_string();
+        let mut out = text
+            .replace("{d}", &d)
+            .replace("{sleeper}", &format!("{d}/sleeper"))
+            .replace("{policy}", &self.sandbox.policy_dir().display().to_string());
+        if let Some(s) = &self.sleeper {
+            out = out.replace("{sleeper_pid}", &s.id().to_string());
+        }
+        if let Some(l) = &self.listener {
+            out = out.replace("{port}", &l.local_addr().unwrap().port().to_string());
+        }
+        if let Some(daemon) = &self.daemon {
+            out = out.replace("{daemon_pid}", &daemon.pid().to_string());
+        }
+        out
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.sleeper.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+    }
+}
+
+/// Runs one row; returns the kernel's verdict.
+fn kernel_verdict(r: &Row, slug: &str) -> Verdict {
+    let sandbox = Sandbox::new(slug);
+    let probe = sandbox.probe("probe");
+    let mut world = World {
+        sandbox,
+        sleeper: None,
+        listener: None,
+        daemon: None,
+    };
+    let d = world.sandbox.path().to_path_buf();
+    for entry in r.setup {
+        setup_entry(&d, entry);
+    }
+    let wants = |p: &str| r.rules.contains(p) || r.op.iter().any(|o| o.contains(p));
+    if wants("{sleeper") {
+        world.sandbox.probe("sleeper");
+        world.sandbox.profile(
+            "sleeper.toml",
+            &world.expand(&format!("profile = \"{{sleeper}}\"\n{RUNTIME_RULES}")),
+        );
+    }
+    if wants("{port}") {
+        world.listener = Some(TcpListener::bind("127.0.0.1:0").unwrap());
+    }
+    let taint = if r.rules.contains("taint_on_exec") || r.rules.contains("action") {
+        ""
+    } else {
+        TAINT_ON_EXEC
+    };
+    let profile = format!(
+        "profile = \"{}\"\n{taint}{}\n{RUNTIME_RULES}",
+        probe.display(),
+        r.rules
+    );
+    world.sandbox.profile("probe.toml", &world.expand(&profile));
+    world.daemon = Some(Daemon::start(&world.sandbox.policy_dir()));
+    if wants("{sleeper") {
+        let child = Command::new(d.join("sleeper"))
+            .args(["sleep", "60"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        world.sleeper = Some(child);
+        // let the sleeper pass exec so it is listed as confined
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let args: Vec<String> = r.op.iter().map(|a| world.expand(a)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&probe, &args);
+    match out.code {
+        0 => Allowed,
+        1 => Denied,
+        _ => panic!("{}: probe failed for another reason: {out:?}", r.name),
+    }
+}
+
+fn setup_entry(d: &Path, entry: &str) {
+    if let Some(dir) = entry.strip_suffix('/') {
+        fs::create_dir_all(d.join(dir)).unwrap();
+    } else if let Some((link, target)) = entry.split_once("->") {
+        std::os::unix::fs::symlink(d.join(target), d.join(link)).unwrap();
+    } else if let Some(name) = entry.strip_suffix("=true") {
+        fs::copy("/usr/bin/true", d.join(name)).unwrap();
+    } else {
+        if let Some(parent) = d.join(entry).parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(d.join(entry), "data\n").unwrap();
+    }
+}
+
+/// Runs every row, prints the table, and fails listing every mismatch.
+fn check_table(table: &str, rows: &[Row]) {
+    let mut report = format!("\n{table}\n{:<64} {:<8} {:<8}\n", "scenario", "expected", "kernel");
+    let mut failures = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let kernel = kernel_verdict(r, &format!("{table}-{i}"));
+        let _ = writeln!(report, "{:<64} {:<8} {:<8}", r.name, format!("{:?}", r.expect), format!("{kernel:?}"));
+        if kernel != r.expect {
+            failures.push(r.name);
+        }
+    }
+    println!("{report}");
+    assert!(failures.is_empty(), "scenarios where the kernel disagreed: {failures:#?}");
+}
+
+#[test]
+fn access_masks_on_one_file() {
+    const READ: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = \"read\"\n";
+    const RW: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = [\"read\", \"write\"]\n";
+    const APPEND: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = \"append\"\n";
+    const WRITE: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = \"write\"\n";
+    const WA: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = [\"write\", \"append\"]\n";
+    check_table("access-masks", &[
+        row("read rule: read is allowed", READ, &["a"], &["open", "{d}/a", "read"], Allowed),
+        row("read rule: read-write is denied", READ, &["a"], &["open", "{d}/a", "rdwr"], Denied),
+        row("read rule: write is denied", READ, &["a"], &["open", "{d}/a", "write"], Denied),
+        row("read|write rule: read-write is allowed", RW, &["a"], &["open", "{d}/a", "rdwr"], Allowed),
+        row("read|write rule: write is allowed", RW, &["a"], &["open", "{d}/a", "write"], Allowed),
+        row("append rule: O_APPEND write is allowed", APPEND, &["a"], &["open", "{d}/a", "append"], Allowed),
+        row("append rule: plain write is denied", APPEND, &["a"], &["open", "{d}/a", "write"], Denied),
+        row("write rule: plain write is allowed", WRITE, &["a"], &["open", "{d}/a", "write"], Allowed),
+        row("write rule: O_APPEND write is denied", WRITE, &["a"], &["open", "{d}/a", "append"], Denied),
+        row("write|append rule: plain write is allowed", WA, &["a"], &["open", "{d}/a", "write"], Allowed),
+        row("write|append rule: O_APPEND write is allowed", WA, &["a"], &["open", "{d}/a", "append"], Allowed),
+        row("no rule: the file is denied", "", &["a"], &["open", "{d}/a", "read"], Denied),
+    ]);
+}
+
+#[test]
+fn multi_file_policy() {
+    const POLICY: &str = "[[fs]]\nfile = \"{d}/a\"\naccess = [\"read\", \"write\"]\n\
+        [[fs]]\nfile = \"{d}/b\"\naccess = \"append\"\n\
+        [[fs]]\nfile = \"{d}/c\"\naccess = \"read\"\n\
+        [[fs]]\nfile = \"{d}/d\"\naccess = [\"read\", \"exec\"]\n";
+    const FILES: &[&str] = &["a", "b", "c", "d=true"];
+    check_table("multi-file", &[
+        row("a read-write", POLICY, FILES, &["open", "{d}/a", "rdwr"], Allowed),
+        row("b append", POLICY, FILES, &["open", "{d}/b", "append"], Allowed),
+        row("c read", POLICY, FILES, &["open", "{d}/c", "read"], Allowed),
+        row("d exec", POLICY, FILES, &["exec", "{d}/d"], Allowed),
+        row("all allowed operations in one run", POLICY, FILES,
+            &["open", "{d}/a", "rdwr", "+", "open", "{d}/b", "append", "+", "open", "{d}/c", "read"], Allowed),
+        row("extra operation: c write is denied", POLICY, FILES, &["open", "{d}/c", "write"], Denied),
+        row("invalid operation: b plain write is denied", POLICY, FILES, &["open", "{d}/b", "write"], Denied),
+        row("invalid operation: a exec is denied", POLICY, FILES, &["exec", "{d}/a"], Denied),
+    ]);
+}
+
+#[test]
+fn taint_semantics() {
+    const TAINT_RULE: &str = "[[fs]]\nfile = \"{d}/taint\"\naccess = \"read\"\naction = \"taint\"\n";
+    const FILES: &[&str] = &["taint", "secret"];
+    check_table("taint", &[
+        row("implicit taint: a profile without taint rules is enforced from exec", "", FILES,
+            &["open", "{d}/secret", "read"], Denied),
+        row("no taint: a profile with a taint rule starts untainted", TAINT_RULE, FILES,
+            &["open", "{d}/secret", "read"], Allowed),
+        row("the tainting access itself is allowed", TAINT_RULE, FILES,
+            &["open", "{d}/taint", "read"], Allowed),
+        row("after the taint rule fires, unlisted files are denied", TAINT_RULE, FILES,
+            &["open", "{d}/taint", "read", "+", "open", "{d}/secret", "read"], Denied),
+        row("the child of a tainted parent is confined", TAINT_RULE, FILES,
+            &["open", "{d}/taint", "read", "+", "fork-open", "{d}/secret", "read"], Denied),
+        row("taint is per thread: the main thread stays untainted", TAINT_RULE, FILES,
+            &["thread-taint", "{d}/taint", "{d}/secret"], Allowed),
+        row("complain mode: a denial is logged and allowed", "mode = \"complain\"\n", FILES,
+            &["open", "{d}/secret", "read"], Allowed),
+        row("disabled profile: nothing is checked", "mode = \"disabled\"\n", FILES,
+            &["open", "{d}/secret", "read"], Allowed),
+    ]);
+}
+
+#[test]
+fn directory_operations() {
+    const W: &str = "[[fs]]\nfile = \"{d}/dir\"\naccess = \"write\"\n";
+    const W_RM_F: &str = "[[fs]]\nfile = \"{d}/dir\"\naccess = \"write\"\n[[fs]]\nfile = \"{d}/dir/f\"\naccess = \"rm\"\n";
+    const RM_F: &str = "[[fs]]\nfile = \"{d}/dir/f\"\naccess = \"rm\"\n";
+    const W_RM_S: &str = "[[fs]]\nfile = \"{d}/dir\"\naccess = \"write\"\n[[fs]]\nfile = \"{d}/dir/s\"\naccess = \"rm\"\n";
+    const RM_S: &str = "[[fs]]\nfile = \"{d}/dir/s\"\naccess = \"rm\"\n";
+    const W_LINK: &str = "[[fs]]\nfile = \"{d}/dir\"\naccess = \"write\"\n[[fs]]\nfile = \"{d}/dir/f\"\naccess = \"link\"\n";
+    const LINK: &str = "[[fs]]\nfile = \"{d}/dir/f\"\naccess = \"link\"\n";
+    const RENAME: &str = "[[fs]]\nfile = [\"{d}/src\", \"{d}/dst\"]\naccess = \"write\"\n[[fs]]\nfile = \"{d}/src/f\"\naccess = \"rm\"\n";
+    const RENAME_NO_SRC: &str = "[[fs]]\nfile = \"{d}/dst\"\naccess = \"write\"\n[[fs]]\nfile = \"{d}/src/f\"\naccess = \"rm\"\n";
+    const RENAME_NO_DST: &str = "[[fs]]\nfile = \"{d}/src\"\naccess = \"write\"\n[[fs]]\nfile = \"{d}/src/f\"\naccess = \"rm\"\n";
+    const RENAME_NO_RM: &str = "[[fs]]\nfile = [\"{d}/src\", \"{d}/dst\"]\naccess = \"write\"\n";
+    const DIR: &[&str] = &["dir/", "dir/f", "dir/s/"];
+    const TWO: &[&str] = &["src/", "src/f", "dst/"];
+    check_table("directories", &[
+        row("create a file: allowed with write on the directory", W, DIR, &["create", "{d}/dir/new"], Allowed),
+        row("create a file: denied without write on the directory", "", DIR, &["create", "{d}/dir/new"], Denied),
+        row("mkdir: allowed with write on the directory", W, DIR, &["mkdir", "{d}/dir/new"], Allowed),
+        row("mkdir: denied without write on the directory", "", DIR, &["mkdir", "{d}/dir/new"], Denied),
+        row("symlink: allowed with write on the directory", W, DIR, &["symlink", "{d}/dir/f", "{d}/dir/ln"], Allowed),
+        row("symlink: denied without write on the directory", "", DIR, &["symlink", "{d}/dir/f", "{d}/dir/ln"], Denied),
+        row("unlink: allowed with write on the directory and rm on the file", W_RM_F, DIR, &["unlink", "{d}/dir/f"], Allowed),
+        row("unlink: denied without write on the directory", RM_F, DIR, &["unlink", "{d}/dir/f"], Denied),
+        row("unlink: denied without rm on the file", W, DIR, &["unlink", "{d}/dir/f"], Denied),
+        row("rmdir: allowed with write on the directory and rm on the subdirectory", W_RM_S, DIR, &["rmdir", "{d}/dir/s"], Allowed),
+        row("rmdir: denied without write on the directory", RM_S, DIR, &["rmdir", "{d}/dir/s"], Denied),
+        row("rmdir: denied without rm on the subdirectory", W, DIR, &["rmdir", "{d}/dir/s"], Denied),
+        row("link: allowed with write on the directory and link on the source", W_LINK, DIR, &["link", "{d}/dir/f", "{d}/dir/g"], Allowed),
+        row("link: denied without write on the directory", LINK, DIR, &["link", "{d}/dir/f", "{d}/dir/g"], Denied),
+        row("link: denied without link on the source", W, DIR, &["link", "{d}/dir/f", "{d}/dir/g"], Denied),
+        row("rename: allowed with write on both directories and rm on the file", RENAME, TWO, &["rename", "{d}/src/f", "{d}/dst/f"], Allowed),
+        row("rename: denied without write on the old directory", RENAME_NO_SRC, TWO, &["rename", "{d}/src/f", "{d}/dst/f"], Denied),
+        row("rename: denied without write on the new directory", RENAME_NO_DST, TWO, &["rename", "{d}/src/f", "{d}/dst/f"], Denied),
+        row("rename: denied without rm on the file", RENAME_NO_RM, TWO, &["rename", "{d}/src/f", "{d}/dst/f"], Denied),
+        row("setattr: chmod allowed with setattr", "[[fs]]\nfile = \"{d}/a\"\naccess = \"setattr\"\n", &["a"], &["chmod", "{d}/a", "600"], Allowed),
+        row("setattr: chmod denied without setattr", "[[fs]]\nfile = \"{d}/a\"\naccess = \"read\"\n", &["a"], &["chmod", "{d}/a", "600"], Denied),
+        row("getattr: stat allowed with getattr", "[[fs]]\nfile = \"{d}/a\"\naccess = \"getattr\"\n", &["a"], &["stat", "{d}/a"], Allowed),
+        row("getattr: stat denied without getattr", "[[fs]]\nfile = \"{d}/a\"\naccess = \"read\"\n", &["a"], &["stat", "{d}/a"], Denied),
+        row("subtree rule covers a file created after the policy loaded",
+            "[[fs]]\nfile = \"{d}/dir/**\"\naccess = [\"read\", \"write\"]\n", DIR,
+            &["create", "{d}/dir/later", "+", "open", "{d}/dir/later", "read"], Allowed),
+    ]);
+}
+
+#[test]
+fn symlinks_cannot_widen_access() {
+    const DIR_ONLY: &str = "[[fs]]\nfile = \"{d}/dir/**\"\naccess = \"read\"\n";
+    const WITH_TARGET: &str = "[[fs]]\nfile = \"{d}/dir/**\"\naccess = \"read\"\n[[fs]]\nfile = \"{d}/secret\"\naccess = \"read\"\n";
+    const FILES: &[&str] = &["dir/", "secret", "dir/ln->secret"];
+    check_table("symlinks", &[
+        row("reading through a symlink in an allowed directory is denied", DIR_ONLY, FILES, &["open", "{d}/dir/ln", "read"], Denied),
+        row("reading through a symlink is allowed with read on the target", WITH_TARGET, FILES, &["open", "{d}/dir/ln", "read"], Allowed),
+        row("creating a symlink to a secret needs write on the directory", DIR_ONLY, FILES, &["symlink", "{d}/secret", "{d}/dir/ln2"], Denied),
+    ]);
+}
+
+#[test]
+fn proc_self_and_others() {
+    check_table("proc", &[
+        row("own /proc/self is always allowed", "", &[], &["open", "/proc/self/status", "read"], Allowed),
+        row("/proc/1 of an unconfined process is denied", "", &[], &["open", "/proc/1/status", "read"], Denied),
+        row("another profile's /proc is denied without a proc rule", "", &[],
+            &["open", "/proc/{sleeper_pid}/status", "read"], Denied),
+        row("another profile's /proc is allowed with a proc rule",
+            "[[proc]]\ntarget = \"{sleeper}\"\naccess = \"read\"\n", &[],
+            &["open", "/proc/{sleeper_pid}/status", "read"], Allowed),
+        row("a broad /proc rule does not open other processes' /proc",
+            "[[fs]]\nfile = \"/proc/**\"\naccess = \"read\"\n", &[],
+            &["open", "/proc/1/environ", "read"], Denied),
+    ]);
+}
+
+#[test]
+fn signals_between_profiles() {
+    const fn sig(class: &str) -> &'static str {
+        match class.as_bytes() {
+            b"check" => "[[signal]]\nsignal = \"check\"\ntarget = \"{sleeper}\"\n",
+            b"sigkill" => "[[signal]]\nsignal = \"sigkill\"\ntarget = \"{sleeper}\"\n",
+            b"sigstop" => "[[signal]]\nsignal = \"sigstop\"\ntarget = \"{sleeper}\"\n",
+            _ => "[[signal]]\nsignal = \"misc\"\ntarget = \"{sleeper}\"\n",
+        }
+    }
+    const SELF_CHECK: &str = "[[signal]]\nsignal = \"check\"\ntarget = \"self\"\n";
+    const SELF_CHLD: &str = "[[signal]]\nsignal = \"sigchld\"\ntarget = \"self\"\n";
+    check_table("signals", &[
+        row("signal 0 to self: allowed with a check rule", SELF_CHECK, &[], &["kill", "self", "0"], Allowed),
+        row("signal 0 to self: denied without", "", &[], &["kill", "self", "0"], Denied),
+        row("SIGCHLD to self: allowed with a sigchld rule", SELF_CHLD, &[], &["kill", "self", "17"], Allowed),
+        row("SIGCHLD to self: denied with only a check rule", SELF_CHECK, &[], &["kill", "self", "17"], Denied),
+        row("signal 0 to another profile: allowed with check", sig("check"), &[], &["kill", "{sleeper_pid}", "0"], Allowed),
+        row("signal 0 to another profile: denied without", "", &[], &["kill", "{sleeper_pid}", "0"], Denied),
+        row("SIGKILL to another profile: allowed with sigkill", sig("sigkill"), &[], &["kill", "{sleeper_pid}", "9"], Allowed),
+        row("SIGKILL to another profile: denied with only check", sig("check"), &[], &["kill", "{sleeper_pid}", "9"], Denied),
+        row("SIGSTOP to another profile: allowed with sigstop", sig("sigstop"), &[], &["kill", "{sleeper_pid}", "19"], Allowed),
+        row("SIGSTOP to another profile: denied with only sigkill", sig("sigkill"), &[], &["kill", "{sleeper_pid}", "19"], Denied),
+        row("SIGUSR1 to another profile: allowed with misc", sig("misc"), &[], &["kill", "{sleeper_pid}", "10"], Allowed),
+        row("SIGUSR1 to another profile: denied with only check", sig("check"), &[], &["kill", "{sleeper_pid}", "10"], Denied),
+    ]);
+}
+
+#[test]
+fn sockets_per_family() {
+    const INET6: &str = "[[net]]\nfamily = \"inet6\"\noperation = \"create\"\n";
+    const UNIX: &str = "[[net]]\nfamily = \"unix\"\noperation = \"create\"\n";
+    const INET_CREATE: &str = "[[net]]\nfamily = \"inet\"\noperation = \"create\"\n";
+    const INET_CONNECT: &str = "[[net]]\nfamily = \"inet\"\noperation = [\"create\", \"connect\"]\n";
+    const TAINT_ON_CREATE: &str = "[[net]]\nfamily = \"inet\"\noperation = \"create\"\naction = [\"allow\", \"taint\"]\n";
+    check_table("sockets", &[
+        row("inet6 socket: allowed with inet6 create", INET6, &[], &["socket", "inet6", "stream"], Allowed),
+        row("inet6 socket: denied without", "", &[], &["socket", "inet6", "stream"], Denied),
+        row("inet6 socket: denied with only inet create", INET_CREATE, &[], &["socket", "inet6", "stream"], Denied),
+        row("unix socket: allowed with unix create", UNIX, &[], &["socket", "unix", "stream"], Allowed),
+        row("unix socket: denied without", "", &[], &["socket", "unix", "stream"], Denied),
+        row("socketpair: allowed with unix create", UNIX, &[], &["socketpair"], Allowed),
+        row("socketpair: denied without", "", &[], &["socketpair"], Denied),
+        row("tcp connect: allowed with inet create and connect", INET_CONNECT, &[], &["tcp-connect", "{port}"], Allowed),
+        row("tcp connect: denied with only inet create", INET_CREATE, &[], &["tcp-connect", "{port}"], Denied),
+        row("taint on inet create: later unlisted accesses are denied", TAINT_ON_CREATE, &["secret"],
+            &["socket", "inet", "stream", "+", "open", "{d}/secret", "read"], Denied),
+        row("taint on inet create: before it, everything is allowed", TAINT_ON_CREATE, &["secret"],
+            &["open", "{d}/secret", "read"], Allowed),
+    ]);
+}
+
+#[test]
+fn escape_attempts_fail() {
+    const ALLOWED_DIR: &str = "[[fs]]\nfile = [\"{d}/dir\", \"{d}/dir/**\"]\naccess = [\"read\", \"write\", \"rm\", \"link\"]\n";
+    const FILES: &[&str] = &["dir/", "secret"];
+    check_table("escapes", &[
+        row("hard-linking a denied file into an allowed directory", ALLOWED_DIR, FILES,
+            &["link", "{d}/secret", "{d}/dir/x"], Denied),
+        row("renaming a denied file into an allowed directory", ALLOWED_DIR, FILES,
+            &["rename", "{d}/secret", "{d}/dir/x"], Denied),
+        row("re-opening a denied file through /proc/self/fd", ALLOWED_DIR, FILES,
+            &["fd-reopen", "{d}/secret"], Denied),
+        row("opening a denied file through io_uring", ALLOWED_DIR, FILES,
+            &["uring-open", "{d}/secret"], Denied),
+        row("exec of an unconfined helper to read a denied file", ALLOWED_DIR, FILES,
+            &["exec", "/usr/bin/cat", "{d}/secret"], Denied),
+        row("calling bpf(2), even untainted", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["bpf"], Denied),
+        row("killing bpfboxd, even untainted", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["kill", "{daemon_pid}", "9"], Denied),
+        row("ptracing bpfboxd, even untainted", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["ptrace", "{daemon_pid}"], Denied),
+        row("reading bpfboxd's memory, even untainted", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["open", "/proc/{daemon_pid}/mem", "read"], Denied),
+        row("writing the policy directory, even untainted", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["create", "{policy}/evil.toml"], Denied),
+        row("untainted control: the same profile may write elsewhere", "[[fs]]\nfile = \"{d}/t\"\naccess = \"read\"\naction = \"taint\"\n", FILES,
+            &["create", "{d}/dir/ok"], Allowed),
+    ]);
+}

@@ -1,0 +1,950 @@
+//! Compiling a profile set into the entries of the kernel's maps.
+//!
+//! Output is a set of ordered maps, so compiling the same profiles on the
+//! same machine always gives the same result, and two results can be
+//! compared entry by entry ([`crate::diff`]).
+//!
+//! File rules (see `docs/policy.md`, "How paths are enforced"):
+//!  - `dir/**` → a SUBTREE key on `dir`: the directory and everything below
+//!    it, files created later included;
+//!  - a plain path `/a/b/c` → a CHILD key (directory `/a/b`, name `c`), which
+//!    covers whatever object carries that name, so a file created later or
+//!    replaced by an editor's atomic save stays covered; and, if the object
+//!    exists, an INODE key on it, which covers it under any name: needed when
+//!    the path is a symlink (the kernel checks the link's target, whose
+//!    name is not `c`) and for bpfbox's hard-link semantics. The cost is that
+//!    the INODE key keeps naming the old object after a replacement until the
+//!    next compile, which the daemon runs on every reload;
+//!  - other wildcards are expanded to the existing matches at compile time,
+//!    each compiled as a plain path (or, for `prefix/**`, as a subtree), and
+//!    re-expanded on every reload.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    fmt,
+    path::{Path, PathBuf},
+    rc::Rc,
+};
+
+use bpfbox_abi::{self as abi, CapKey, FsKey, InodeKey, NetKey, PairKey};
+
+use crate::{
+    access::Actions,
+    context::{ContextError, ContextProbe, ContextTable},
+    entry::EntryBuilder,
+    expiry::Now,
+    glob::{PathPattern, Plan},
+    model::{profile_id, Mode, Profile, Rule, Target},
+    resolve::Resolver,
+};
+
+/// Why a profile set cannot be compiled at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// More function contexts than the kernel has bits.
+    #[error(transparent)]
+    Contexts(#[from] ContextError),
+    /// Two profiles for one executable path.
+    #[error("two profiles for the executable {}", .0.display())]
+    DuplicateProfile(PathBuf),
+    /// Two executable paths whose ids collide (astronomically unlikely).
+    #[error("profile ids of {} and {} collide", .0.display(), .1.display())]
+    IdCollision(PathBuf, PathBuf),
+}
+
+/// Something the compiler noticed that does not stop it: a rule covering
+/// nothing on this machine, a merge it had to approximate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The profile's executable does not exist: nothing will run confined.
+    ExecutableMissing {
+        /// The profile.
+        profile: PathBuf,
+    },
+    /// Two profiles name the same file (a symlink, a hard link): the kernel
+    /// knows an executable by its identity, so only `kept` confines it.
+    SharedExecutable {
+        /// The profile that does not get the executable.
+        profile: PathBuf,
+        /// The profile that does.
+        kept: PathBuf,
+    },
+    /// A path of a rule neither exists nor has an existing directory, or a
+    /// wildcard matched nothing: this part of the rule covers nothing until
+    /// the next compile.
+    NothingMatched {
+        /// The profile.
+        profile: PathBuf,
+        /// The rule's id.
+        rule: String,
+        /// The (home-expanded) pattern.
+        pattern: String,
+    },
+    /// A `~` rule while no home directory is known.
+    NoHomes {
+        /// The profile.
+        profile: PathBuf,
+        /// The rule's id.
+        rule: String,
+    },
+    /// Context rules with different accesses on one object: their merge
+    /// allows only what every context grants (see `entry.rs`).
+    ContextMerge {
+        /// The profile.
+        profile: PathBuf,
+        /// Which map: `fs_rules`, `net_rules`, …
+        map: &'static str,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ExecutableMissing { profile } => write!(
+                f,
+                "{}: the executable does not exist; the profile confines nothing",
+                profile.display()
+            ),
+            Self::SharedExecutable { profile, kept } => write!(
+                f,
+                "{}: the executable is the same file as {}'s, which confines it",
+                profile.display(),
+                kept.display()
+            ),
+            Self::NothingMatched {
+                profile,
+                rule,
+                pattern,
+            } => write!(
+                f,
+                "{}: rule {rule}: {pattern} matches nothing on this machine",
+                profile.display()
+            ),
+            Self::NoHomes { profile, rule } => write!(
+                f,
+                "{}: rule {rule}: no home directories are known for `~`",
+                profile.display()
+            ),
+            Self::ContextMerge { profile, map } => write!(
+                f,
+                "{}: {map}: function-context rules grant different accesses on one object; allowed is only what all of them grant, tainting and auditing is what any of them does",
+                profile.display()
+            ),
+        }
+    }
+}
+
+/// The kernel map entries of a profile set, plus what the daemon needs
+/// besides: the function contexts to probe and the notes to log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompiledPolicy {
+    /// `profiles`: profile id → mode and flags.
+    pub profiles: BTreeMap<u64, abi::Profile>,
+    /// `exe_profiles`: executable identity → profile id.
+    pub exe_profiles: BTreeMap<InodeKey, u64>,
+    /// `fs_rules`
+    pub fs_rules: BTreeMap<FsKey, abi::Rule>,
+    /// `net_rules`
+    pub net_rules: BTreeMap<NetKey, abi::Rule>,
+    /// `ipc_rules`: signals and ptrace.
+    pub ipc_rules: BTreeMap<PairKey, abi::Rule>,
+    /// `proc_rules`: `/proc/<pid>` of other profiles.
+    pub proc_rules: BTreeMap<PairKey, abi::Rule>,
+    /// `cap_rules`
+    pub cap_rules: BTreeMap<CapKey, abi::Rule>,
+    /// The function contexts, by bit.
+    pub contexts: Vec<ContextProbe>,
+    /// Profile id → executable path, for readable logs.
+    pub names: BTreeMap<u64, PathBuf>,
+    /// What the compiler noticed.
+    pub notes: Vec<Note>,
+    /// When the next temporary rule expires (unix seconds): the kernel does
+    /// not expire rules, so the daemon must compile again by then.
+    pub next_expiry: Option<i64>,
+}
+
+impl CompiledPolicy {
+    /// The number of map entries of every kind.
+    #[must_use]
+    pub fn entry_count(&self) -> usize {
+        self.profiles.len()
+            + self.exe_profiles.len()
+            + self.fs_rules.len()
+            + self.net_rules.len()
+            + self.ipc_rules.len()
+            + self.proc_rules.len()
+            + self.cap_rules.len()
+    }
+}
+
+/// Compiles `profiles` for the machine `resolver` describes, with the rules
+/// that are live at `now` (a [`std::time::SystemTime`] or a [`Now`] naming
+/// the daemon instance). Disabled and expired rules are left out, as are the
+/// rules of disabled profiles (their processes are not checked).
+pub fn compile(
+    profiles: &[Profile],
+    resolver: &dyn Resolver,
+    now: impl Into<Now>,
+) -> Result<CompiledPolicy, CompileError> {
+    let now = now.into();
+    let mut sorted: Vec<&Profile> = profiles.iter().collect();
+    sorted.sort_by(|a, b| a.profile.cmp(&b.profile));
+    let mut ids: BTreeMap<u64, &Path> = BTreeMap::new();
+    for pair in sorted.windows(2) {
+        if pair[0].profile == pair[1].profile {
+            return Err(CompileError::DuplicateProfile(pair[0].profile.clone()));
+        }
+    }
+    for p in &sorted {
+        if let Some(other) = ids.insert(p.id(), &p.profile) {
+            return Err(CompileError::IdCollision(
+                other.to_owned(),
+                p.profile.clone(),
+            ));
+        }
+    }
+    let contexts = ContextTable::build(profiles)?;
+    let homes: Vec<String> = resolver
+        .homes()
+        .iter()
+        .filter_map(|h| h.to_str().map(str::to_owned))
+        .collect();
+    let mut c = Compiler {
+        resolver,
+        now: &now,
+        contexts: &contexts,
+        homes: &homes,
+        all_ids: ids.keys().copied().collect(),
+        inodes: HashMap::new(),
+        patterns: HashMap::new(),
+        fs: BTreeMap::new(),
+        net: BTreeMap::new(),
+        ipc: BTreeMap::new(),
+        proc: BTreeMap::new(),
+        cap: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    let mut out = CompiledPolicy {
+        contexts: contexts.probes().to_vec(),
+        ..CompiledPolicy::default()
+    };
+    let mut child_rules: BTreeSet<u64> = BTreeSet::new();
+    for p in &sorted {
+        let id = p.id();
+        out.names.insert(id, p.profile.clone());
+        match c.resolver.inode(&p.profile) {
+            Some(key) => match out.exe_profiles.get(&key) {
+                Some(kept) => c.notes.push(Note::SharedExecutable {
+                    profile: p.profile.clone(),
+                    kept: out.names[kept].clone(),
+                }),
+                None => {
+                    out.exe_profiles.insert(key, id);
+                }
+            },
+            None => c.notes.push(Note::ExecutableMissing {
+                profile: p.profile.clone(),
+            }),
+        }
+        if p.mode != Mode::Disabled && c.profile(p) {
+            child_rules.insert(id);
+        }
+    }
+    out.next_expiry = sorted
+        .iter()
+        .filter(|p| p.mode != Mode::Disabled)
+        .filter_map(|p| p.next_expiry(&now))
+        .min();
+    for p in &sorted {
+        let id = p.id();
+        let mut flags = 0;
+        if p.taints_on_exec(&now) {
+            flags |= abi::PROFILE_TAINT_ON_EXEC;
+        }
+        if child_rules.contains(&id) {
+            flags |= abi::PROFILE_HAS_CHILD_RULES;
+        }
+        out.profiles.insert(
+            id,
+            abi::Profile {
+                mode: p.mode.abi(),
+                flags,
+                _reserved: 0,
+            },
+        );
+    }
+    let mut lossy: BTreeSet<(u64, &'static str)> = BTreeSet::new();
+    out.fs_rules = finish(c.fs, "fs_rules", |k| k.profile_id, &mut lossy);
+    out.net_rules = finish(c.net, "net_rules", |k| k.profile_id, &mut lossy);
+    out.ipc_rules = finish(c.ipc, "ipc_rules", |k| k.subject, &mut lossy);
+    out.proc_rules = finish(c.proc, "proc_rules", |k| k.subject, &mut lossy);
+    out.cap_rules = finish(c.cap, "cap_rules", |k| k.profile_id, &mut lossy);
+    out.notes = c.notes;
+    for (id, map) in lossy {
+        out.notes.push(Note::ContextMerge {
+            profile: out.names[&id].clone(),
+            map,
+        });
+    }
+    Ok(out)
+}
+
+fn finish<K: Ord>(
+    builders: BTreeMap<K, EntryBuilder>,
+    map: &'static str,
+    owner: impl Fn(&K) -> u64,
+    lossy: &mut BTreeSet<(u64, &'static str)>,
+) -> BTreeMap<K, abi::Rule> {
+    builders
+        .into_iter()
+        .map(|(key, builder)| {
+            let (rule, approximated) = builder.build();
+            if approximated {
+                lossy.insert((owner(&key), map));
+            }
+            (key, rule)
+        })
+        .collect()
+}
+
+struct Compiler<'a> {
+    resolver: &'a dyn Resolver,
+    now: &'a Now,
+    contexts: &'a ContextTable,
+    homes: &'a [String],
+    all_ids: Vec<u64>,
+    /// Identities already asked for: parents repeat a lot.
+    inodes: HashMap<String, Option<InodeKey>>,
+    /// Keys of each distinct `file` pattern.
+    patterns: HashMap<String, Rc<PatternKeys>>,
+    fs: BTreeMap<FsKey, EntryBuilder>,
+    net: BTreeMap<NetKey, EntryBuilder>,
+    ipc: BTreeMap<PairKey, EntryBuilder>,
+    proc: BTreeMap<PairKey, EntryBuilder>,
+    cap: BTreeMap<CapKey, EntryBuilder>,
+    notes: Vec<Note>,
+}
+
+/// What one rule puts into each key it covers.
+#[derive(Clone, Copy)]
+struct Grant {
+    actions: Actions,
+    access: u32,
+    state: u64,
+}
+
+impl Compiler<'_> {
+    /// Compiles one profile's live rules; returns whether it has CHILD keys.
+    fn profile(&mut self, p: &Profile) -> bool {
+        let id = p.id();
+        let mut ids = LazyIds {
+            profile: p,
+            fs: None,
+        };
+        let mut has_child = false;
+        for (index, rule) in p.fs.iter().enumerate() {
+            let Some(grant) = self.grant(p, rule, rule.object.access.bits()) else {
+                continue;
+            };
+            for pattern in &rule.object.files {
+                has_child |= self.fs_pattern(id, &mut ids, index, pattern, grant);
+            }
+        }
+        for rule in &p.net {
+            let Some(grant) = self.grant(p, rule, rule.object.operations.bits()) else {
+                continue;
+            };
+            for family in rule.object.families.iter().flat_map(|f| f.families()) {
+                let key = NetKey {
+                    profile_id: id,
+                    family: family.0,
+                    _pad: 0,
+                };
+                add(&mut self.net, key, grant);
+            }
+        }
+        for rule in &p.signal {
+            if let Some(grant) = self.grant(p, rule, rule.object.signals.bits()) {
+                for object in self.objects(id, &rule.object.targets) {
+                    add(
+                        &mut self.ipc,
+                        PairKey {
+                            subject: id,
+                            object,
+                        },
+                        grant,
+                    );
+                }
+            }
+        }
+        for rule in &p.ptrace {
+            if let Some(grant) = self.grant(p, rule, abi::IPC_PTRACE) {
+                for object in self.objects(id, &rule.object.targets) {
+                    add(
+                        &mut self.ipc,
+                        PairKey {
+                            subject: id,
+                            object,
+                        },
+                        grant,
+                    );
+                }
+            }
+        }
+        for rule in &p.proc {
+            if let Some(grant) = self.grant(p, rule, rule.object.access.bits()) {
+                for object in self.objects(id, &rule.object.targets) {
+                    add(
+                        &mut self.proc,
+                        PairKey {
+                            subject: id,
+                            object,
+                        },
+                        grant,
+                    );
+                }
+            }
+        }
+        for rule in &p.capability {
+            let Some(grant) = self.grant(p, rule, 1) else {
+                continue;
+            };
+            for cap in rule
+                .object
+                .capabilities
+                .iter()
+                .flat_map(|c| c.capabilities())
+            {
+                let key = CapKey {
+                    profile_id: id,
+                    cap: cap.0,
+                    _pad: 0,
+                };
+                add(&mut self.cap, key, grant);
+            }
+        }
+        has_child
+    }
+
+    fn grant<T>(&self, p: &Profile, rule: &Rule<T>, access: u32) -> Option<Grant> {
+        rule.is_live(self.now).then(|| Grant {
+            actions: rule.effective_actions(),
+            access,
+            state: self.contexts.state(p, rule),
+        })
+    }
+
+    /// The profile ids a target stands for.
+    fn objects(&self, subject: u64, targets: &[Target]) -> Vec<u64> {
+        let mut out = BTreeSet::new();
+        for target in targets {
+            match target {
+                Target::SameProfile => {
+                    out.insert(subject);
+                }
+                Target::Unconfined => {
+                    out.insert(0);
+                }
+                Target::Any => {
+                    out.extend(self.all_ids.iter().copied());
+                    out.insert(0);
+                }
+                Target::Profile(path) => {
+                    out.insert(profile_id(path));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Compiles one `file` pattern of fs rule `index`; returns whether it
+    /// made CHILD keys.
+    fn fs_pattern(
+        &mut self,
+        id: u64,
+        ids: &mut LazyIds<'_>,
+        index: usize,
+        pattern: &PathPattern,
+        grant: Grant,
+    ) -> bool {
+        let keys = match self.patterns.get(pattern.as_str()) {
+            Some(keys) => Rc::clone(keys),
+            None => {
+                let keys = Rc::new(self.pattern_keys(pattern));
+                self.patterns
+                    .insert(pattern.as_str().to_owned(), Rc::clone(&keys));
+                keys
+            }
+        };
+        for &(ino, name_hash, dev, scope) in &keys.keys {
+            let key = FsKey {
+                profile_id: id,
+                ino,
+                name_hash,
+                dev,
+                scope,
+            };
+            add(&mut self.fs, key, grant);
+        }
+        if keys.no_homes {
+            self.notes.push(Note::NoHomes {
+                profile: ids.profile.profile.clone(),
+                rule: ids.fs(index),
+            });
+        }
+        for pattern in &keys.unmatched {
+            self.notes.push(Note::NothingMatched {
+                profile: ids.profile.profile.clone(),
+                rule: ids.fs(index),
+                pattern: pattern.clone(),
+            });
+        }
+        keys.keys.iter().any(|k| k.3 == abi::SCOPE_CHILD)
+    }
+
+    /// The keys (less the profile id) one pattern compiles to on this
+    /// machine. Worked out once per distinct pattern: the same patterns
+    /// (`/usr/**`, `~/…`) recur across rules and profiles, and each lookup
+    /// is a system call in the daemon.
+    fn pattern_keys(&mut self, pattern: &PathPattern) -> PatternKeys {
+        let mut out = PatternKeys::default();
+        if !pattern.is_home() {
+            self.concrete_keys(pattern, &mut out);
+        } else if self.homes.is_empty() {
+            out.no_homes = true;
+        } else {
+            for concrete in pattern.expand_home(self.homes) {
+                self.concrete_keys(&concrete, &mut out);
+            }
+        }
+        out.keys.sort_unstable();
+        out.keys.dedup();
+        out
+    }
+
+    /// Adds the keys of one absolute pattern.
+    fn concrete_keys(&mut self, concrete: &PathPattern, out: &mut PatternKeys) {
+        let before = out.keys.len();
+        match concrete.plan() {
+            Plan::Exact(path) => self.exact(path, out),
+            Plan::Subtree(dir) => self.subtree(dir, out),
+            Plan::ExpandSubtree(prefix) => {
+                let matcher = PathPattern::parse(prefix).ok();
+                for m in self.expand(prefix, matcher.as_ref()) {
+                    self.subtree(&m, out);
+                }
+            }
+            Plan::Expand(glob) => {
+                for m in self.expand(glob, Some(concrete)) {
+                    self.exact(&m, out);
+                }
+            }
+        }
+        if out.keys.len() == before {
+            out.unmatched.push(concrete.as_str().to_owned());
+        }
+    }
+
+    /// Existing matches of `glob` that `matcher` also accepts, sorted.
+    fn expand(&self, glob: &str, matcher: Option<&PathPattern>) -> Vec<String> {
+        let Some(matcher) = matcher else {
+            return Vec::new();
+        };
+        let mut found: Vec<String> = self
+            .resolver
+            .expand(glob)
+            .into_iter()
+            .filter_map(|p| p.to_str().map(str::to_owned))
+            .filter(|p| matcher.matches(p) && is_normal(p))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn inode(&mut self, path: &str) -> Option<InodeKey> {
+        if let Some(known) = self.inodes.get(path) {
+            return *known;
+        }
+        let key = self.resolver.inode(Path::new(path));
+        self.inodes.insert(path.to_owned(), key);
+        key
+    }
+
+    /// CHILD key in the parent directory, INODE key if the object exists.
+    fn exact(&mut self, path: &str, out: &mut PatternKeys) {
+        if let Some((parent, name)) = split_parent(path) {
+            if let Some(dir) = self.inode(parent) {
+                let hash = abi::name_hash(name.as_bytes());
+                out.keys.push((dir.ino, hash, dir.dev, abi::SCOPE_CHILD));
+            }
+        }
+        if let Some(object) = self.inode(path) {
+            out.keys.push((object.ino, 0, object.dev, abi::SCOPE_INODE));
+        }
+    }
+
+    /// SUBTREE key on the directory, if it exists.
+    fn subtree(&mut self, dir: &str, out: &mut PatternKeys) {
+        if let Some(object) = self.inode(dir) {
+            out.keys
+                .push((object.ino, 0, object.dev, abi::SCOPE_SUBTREE));
+        }
+    }
+}
+
+/// What one `file` pattern compiles to, for any profile.
+#[derive(Default)]
+struct PatternKeys {
+    /// (ino, name_hash, dev, scope) of each `fs_rules` key.
+    keys: Vec<(u64, u64, u32, u32)>,
+    /// Home-expanded patterns that matched nothing.
+    unmatched: Vec<String>,
+    /// A `~` pattern while no home is known.
+    no_homes: bool,
+}
+
+/// Rule ids, worked out only when a note needs one.
+struct LazyIds<'p> {
+    profile: &'p Profile,
+    fs: Option<Vec<String>>,
+}
+
+impl LazyIds<'_> {
+    fn fs(&mut self, index: usize) -> String {
+        let profile = self.profile;
+        self.fs.get_or_insert_with(|| {
+            profile
+                .rule_ids()
+                .into_iter()
+                .next()
+                .map(|(_, ids)| ids)
+                .unwrap_or_default()
+        })[index]
+            .clone()
+    }
+}
+
+fn add<K: Ord>(map: &mut BTreeMap<K, EntryBuilder>, key: K, grant: Grant) {
+    map.entry(key)
+        .or_default()
+        .add(grant.actions, grant.access, grant.state);
+}
+
+/// `("/a/b", "c")` for `/a/b/c`, `("/", "a")` for `/a`, `None` for `/`.
+fn split_parent(path: &str) -> Option<(&str, &str)> {
+    let (parent, name) = path.rsplit_once('/')?;
+    if name.is_empty() {
+        return None;
+    }
+    Some((if parent.is_empty() { "/" } else { parent }, name))
+}
+
+/// Absolute, without `.`, `..` or empty components (expansion results).
+fn is_normal(path: &str) -> bool {
+    crate::glob::check_plain_path(path).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::{parse::parse_str, resolve::StaticResolver};
+
+    fn profile(text: &str) -> Profile {
+        parse_str(text, Path::new("test.toml")).unwrap()
+    }
+
+    fn now() -> Now {
+        Now::new(UNIX_EPOCH + Duration::from_secs(1_000_000)).with_instance("i1")
+    }
+
+    fn machine() -> StaticResolver {
+        let mut r = StaticResolver::new();
+        r.add("/bin/app");
+        r.add("/etc/passwd");
+        r.add("/usr/lib/libc.so");
+        r.add("/usr/lib/libm.so");
+        r.add("/usr/lib/readme.txt");
+        r.add("/home/alice/.config/app/settings");
+        r.add_home("/home/alice");
+        r.add_home("/root");
+        r
+    }
+
+    fn key(r: &StaticResolver, path: &str) -> InodeKey {
+        r.inode(Path::new(path)).unwrap()
+    }
+
+    #[test]
+    fn plain_path_compiles_to_child_of_its_directory_and_its_inode() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let etc = key(&r, "/etc");
+        let passwd = key(&r, "/etc/passwd");
+        let child = FsKey {
+            profile_id: p.id(),
+            ino: etc.ino,
+            name_hash: abi::name_hash(b"passwd"),
+            dev: etc.dev,
+            scope: abi::SCOPE_CHILD,
+        };
+        let inode = FsKey {
+            profile_id: p.id(),
+            ino: passwd.ino,
+            name_hash: 0,
+            dev: passwd.dev,
+            scope: abi::SCOPE_INODE,
+        };
+        assert_eq!(c.fs_rules.keys().copied().collect::<Vec<_>>(), {
+            let mut v = vec![child, inode];
+            v.sort();
+            v
+        });
+        assert_eq!(c.fs_rules[&child].allow.access, abi::FS_READ);
+        assert_eq!(c.fs_rules[&child], c.fs_rules[&inode]);
+        let flags = c.profiles[&p.id()].flags;
+        assert_eq!(
+            flags,
+            abi::PROFILE_TAINT_ON_EXEC | abi::PROFILE_HAS_CHILD_RULES
+        );
+        assert_eq!(c.exe_profiles[&key(&r, "/bin/app")], p.id());
+    }
+
+    #[test]
+    fn a_file_that_does_not_exist_yet_is_covered_through_its_directory() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/etc/new.conf'\naccess = 'write'\n");
+        let c = compile(&[p], &r, now()).unwrap();
+        let scopes: Vec<u32> = c.fs_rules.keys().map(|k| k.scope).collect();
+        assert_eq!(scopes, [abi::SCOPE_CHILD]);
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+    }
+
+    #[test]
+    fn double_star_compiles_to_one_subtree_key() {
+        let r = machine();
+        let p =
+            profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/**'\naccess = ['read', 'exec']\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let usr = key(&r, "/usr");
+        let (k, v) = c.fs_rules.iter().next().unwrap();
+        assert_eq!(c.fs_rules.len(), 1);
+        assert_eq!(
+            (k.scope, k.ino, k.dev),
+            (abi::SCOPE_SUBTREE, usr.ino, usr.dev)
+        );
+        assert_eq!(v.allow.access, abi::FS_READ | abi::FS_EXEC);
+        assert_eq!(c.profiles[&p.id()].flags & abi::PROFILE_HAS_CHILD_RULES, 0);
+    }
+
+    #[test]
+    fn wildcards_expand_to_existing_matches() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/lib/*.so'\naccess = 'read'\n");
+        let c = compile(&[p], &r, now()).unwrap();
+        // libc.so and libm.so: CHILD + INODE each
+        assert_eq!(c.fs_rules.len(), 4);
+        let names: BTreeSet<u64> = c.fs_rules.keys().map(|k| k.name_hash).collect();
+        assert!(names.contains(&abi::name_hash(b"libc.so")));
+        assert!(!names.contains(&abi::name_hash(b"readme.txt")));
+    }
+
+    #[test]
+    fn home_placeholder_compiles_for_every_home() {
+        let r = machine();
+        let p =
+            profile("profile = '/bin/app'\n[[fs]]\nfile = '~/.config/app/**'\naccess = 'read'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        // alice's exists, root's does not
+        assert_eq!(c.fs_rules.len(), 1);
+        assert_eq!(
+            c.notes,
+            [Note::NothingMatched {
+                profile: "/bin/app".into(),
+                rule: p.rule_ids()[0].1[0].clone(),
+                pattern: "/root/.config/app/**".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn disabled_and_expired_rules_are_not_compiled() {
+        let r = machine();
+        let p = profile(
+            "profile = '/bin/app'\n\
+             [[fs]]\nfile = '/etc/passwd'\naccess = 'read'\nenabled = false\n\
+             [[fs]]\nfile = '/usr/**'\naccess = 'read'\nexpires = 0\n\
+             [[fs]]\nfile = '/bin/**'\naccess = 'read'\nexpires = 'restart:i0'\n\
+             [[net]]\nfamily = 'inet'\noperation = 'connect'\nexpires = 'restart:i1'\n",
+        );
+        let c = compile(&[p], &r, now()).unwrap();
+        assert!(c.fs_rules.is_empty());
+        assert_eq!(c.net_rules.len(), 1);
+        assert_eq!(c.next_expiry, None);
+    }
+
+    #[test]
+    fn the_next_expiry_tells_the_daemon_when_to_compile_again() {
+        let r = machine();
+        let p = profile(
+            "profile = '/bin/app'\n\
+             [[fs]]\nfile = '/etc/passwd'\naccess = 'read'\nexpires = 1000300\n\
+             [[net]]\nfamily = 'inet'\noperation = 'connect'\nexpires = 1000200\n\
+             [[net]]\nfamily = 'inet'\noperation = 'bind'\nexpires = 1000100\nenabled = false\n",
+        );
+        let c = compile(&[p], &r, now()).unwrap();
+        assert_eq!(c.next_expiry, Some(1_000_200));
+    }
+
+    #[test]
+    fn once_rules_are_audited_so_the_daemon_sees_their_use() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[net]]\nfamily = 'inet'\noperation = 'connect'\nexpires = 'once'\n");
+        let c = compile(&[p], &r, now()).unwrap();
+        let rule = c.net_rules.values().next().unwrap();
+        assert_eq!(rule.allow.access, abi::NET_CONNECT);
+        assert_eq!(rule.audit.access, abi::NET_CONNECT);
+    }
+
+    #[test]
+    fn rules_on_one_key_are_or_merged() {
+        let r = machine();
+        let p = profile(
+            "profile = '/bin/app'\n\
+             [[net]]\nfamily = ['inet', 'inet6']\noperation = 'connect'\n\
+             [[net]]\nfamily = 'AF_INET'\noperation = 'send'\naction = ['allow', 'taint']\n",
+        );
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let inet = NetKey {
+            profile_id: p.id(),
+            family: 2,
+            _pad: 0,
+        };
+        assert_eq!(
+            c.net_rules[&inet].allow.access,
+            abi::NET_CONNECT | abi::NET_SEND
+        );
+        assert_eq!(c.net_rules[&inet].taint.access, abi::NET_SEND);
+        assert_eq!(c.net_rules.len(), 2);
+        assert_eq!(c.profiles[&p.id()].flags & abi::PROFILE_TAINT_ON_EXEC, 0);
+    }
+
+    #[test]
+    fn signal_targets_compile_to_profile_pairs() {
+        let r = machine();
+        let app = profile(
+            "profile = '/bin/app'\n\
+             [[signal]]\nsignal = 'sigkill'\ntarget = ['self', '/bin/other', 'unconfined']\n\
+             [[ptrace]]\ntarget = 'any'\n",
+        );
+        let other = profile("profile = '/bin/other'\n");
+        let c = compile(&[app.clone(), other.clone()], &r, now()).unwrap();
+        let pair = |object| PairKey {
+            subject: app.id(),
+            object,
+        };
+        assert_eq!(
+            c.ipc_rules[&pair(app.id())].allow.access,
+            abi::IPC_SIGKILL | abi::IPC_PTRACE
+        );
+        assert_eq!(
+            c.ipc_rules[&pair(other.id())].allow.access,
+            abi::IPC_SIGKILL | abi::IPC_PTRACE
+        );
+        assert_eq!(
+            c.ipc_rules[&pair(0)].allow.access,
+            abi::IPC_SIGKILL | abi::IPC_PTRACE
+        );
+        assert_eq!(c.ipc_rules.len(), 3);
+        assert_eq!(
+            c.notes,
+            [Note::ExecutableMissing {
+                profile: "/bin/other".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn capability_any_compiles_to_every_known_capability() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[capability]]\ncapability = 'any'\n[[capability]]\ncapability = 'net_bind_service'\naction = 'audit'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        assert_eq!(c.cap_rules.len(), 41);
+        let bind = CapKey {
+            profile_id: p.id(),
+            cap: 10,
+            _pad: 0,
+        };
+        assert_eq!(c.cap_rules[&bind].allow.access, 1);
+        assert_eq!(c.cap_rules[&bind].audit.access, 1);
+    }
+
+    #[test]
+    fn func_rules_use_context_bits() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/**'\naccess = 'read'\nfunc = 'main'\n[[fs]]\nfile = '/usr/**'\naccess = 'exec'\n");
+        let c = compile(&[p], &r, now()).unwrap();
+        assert_eq!(c.contexts.len(), 1);
+        assert_eq!(c.contexts[0].file.as_deref(), Some(Path::new("/bin/app")));
+        let rule = c.fs_rules.values().next().unwrap();
+        assert_eq!(rule.allow.access, abi::FS_EXEC);
+        assert_eq!(rule.allow.ctx_access, abi::FS_READ);
+        assert_eq!(rule.allow.state, 1);
+    }
+
+    #[test]
+    fn disabled_profiles_keep_their_executable_but_no_rules() {
+        let r = machine();
+        let p = profile(
+            "profile = '/bin/app'\nmode = 'disabled'\n[[fs]]\nfile = '/usr/**'\naccess = 'read'\n",
+        );
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        assert!(c.fs_rules.is_empty());
+        assert_eq!(c.profiles[&p.id()].mode, abi::MODE_DISABLED);
+        assert_eq!(c.exe_profiles.len(), 1);
+    }
+
+    #[test]
+    fn two_profiles_for_one_file_confine_it_once() {
+        let mut r = machine();
+        r.alias("/usr/bin/app", "/bin/app");
+        let a = profile("profile = '/bin/app'\n");
+        let b = profile("profile = '/usr/bin/app'\n");
+        let c = compile(&[b, a.clone()], &r, now()).unwrap();
+        assert_eq!(
+            c.exe_profiles.values().copied().collect::<Vec<_>>(),
+            [a.id()]
+        );
+        assert_eq!(
+            c.notes,
+            [Note::SharedExecutable {
+                profile: "/usr/bin/app".into(),
+                kept: "/bin/app".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn compiling_twice_gives_the_same_result_whatever_the_input_order() {
+        let r = machine();
+        let a = profile("profile = '/bin/app'\n[[fs]]\nfile = ['/usr/lib/*.so', '~/**']\naccess = 'read'\nfunc = 'f'\n");
+        let b =
+            profile("profile = '/bin/b'\n[[fs]]\nfile = '/etc/**'\naccess = 'read'\nkfunc = 'k'\n");
+        let one = compile(&[a.clone(), b.clone()], &r, now()).unwrap();
+        let two = compile(&[b, a], &r, now()).unwrap();
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn duplicate_profiles_do_not_compile() {
+        let r = machine();
+        let a = profile("profile = '/bin/app'\n");
+        assert_eq!(
+            compile(&[a.clone(), a], &r, now()),
+            Err(CompileError::DuplicateProfile("/bin/app".into()))
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! bpfbox profiles: parse, print, decide, compile.
+//!
+//! Pure: nothing here touches the kernel, and the only I/O is reading
+//! profile files ([`load_dir`], [`load_file`], [`lint`]). The machine the
+//! policy is compiled for comes in through the [`Resolver`] trait.
+//!
+//! The daemon's path through the crate:
+//!  1. [`load_dir`] → [`LoadReport`]: the good profiles, diagnostics for the
+//!     bad files (`path:line:col: error: message`);
+//!  2. [`compile`] the profiles for this machine → [`CompiledPolicy`], the
+//!     kernel map entries;
+//!  3. on reload, [`diff`] the old and new compiled policies and apply the
+//!     [`PolicyDiff`] profile by profile;
+//!  4. after editing a [`Profile`] (toggling a rule by id, adding a
+//!     temporary grant), write it back with [`print()`].
+//!
+//! [`Policy::decide`] answers "would this be allowed, and by which rule"
+//! without a kernel; [`decide_entry`] is the exact kernel procedure, the
+//! oracle of the enforcement tests. The format is documented in
+//! `docs/policy.md`.
+
+mod access;
+mod compile;
+mod context;
+mod decide;
+mod diagnostics;
+mod diff;
+mod entry;
+mod expiry;
+mod glob;
+mod load;
+mod model;
+mod parse;
+mod print;
+mod resolve;
+
+pub use access::{
+    signal_access, Actions, Capability, Family, FsAccess, NetOps, Signals, Vocabulary,
+    CAPABILITIES, FAMILIES, FS_ACCESS, NET_OPERATIONS, SIGNALS,
+};
+pub use compile::{compile, CompileError, CompiledPolicy, Note};
+pub use context::{ContextError, ContextProbe, MAX_CONTEXTS};
+pub use decide::{decide_entry, Decision, Policy, Reason, Request, TaskTarget, Verdict};
+pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
+pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
+pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};
+pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
+pub use load::{lint, load_dir, load_file, LoadReport, Rejected, MAX_FILE_SIZE};
+pub use model::{
+    profile_id, CapName, Caps, ContextKind, FamilyName, Fs, Mode, Net, Proc, Profile, Ptrace, Rule,
+    RuleKind, RuleRef, Signal, Target,
+};
+pub use parse::parse_str;
+pub use print::print;
+pub use resolve::{Resolver, StaticResolver, STATIC_DEV};

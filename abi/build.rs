@@ -25,7 +25,11 @@ fn main() {
 
     let defines = parse_defines(&text);
     let structs = parse_structs(&text);
-    assert!(!structs.is_empty(), "no struct bpfbox_* found in {}", header.display());
+    assert!(
+        !structs.is_empty(),
+        "no struct bpfbox_* found in {}",
+        header.display()
+    );
 
     let mut probe = String::from(
         "#include <stdio.h>\n#include <stddef.h>\n#include <linux/types.h>\n#include \"bpfbox_abi.h\"\nint main(void) {\n",
@@ -40,8 +44,17 @@ fn main() {
     }
     for (name, fields) in &structs {
         let upper = name.to_uppercase();
-        writeln!(probe, "printf(\"pub const SIZEOF_{upper}: usize = %zu;\\n\", sizeof(struct {name}));").unwrap();
-        writeln!(probe, "printf(\"pub const FIELDS_{upper}: usize = {};\\n\");", fields.len()).unwrap();
+        writeln!(
+            probe,
+            "printf(\"pub const SIZEOF_{upper}: usize = %zu;\\n\", sizeof(struct {name}));"
+        )
+        .unwrap();
+        writeln!(
+            probe,
+            "printf(\"pub const FIELDS_{upper}: usize = {};\\n\");",
+            fields.len()
+        )
+        .unwrap();
         for field in fields {
             let fu = field.to_uppercase();
             writeln!(
@@ -65,8 +78,13 @@ fn main() {
         .arg("-o")
         .arg(&exe)
         .status()
-        .unwrap_or_else(|e| panic!("failed to run the C compiler `{cc}`: {e} (install gcc or set CC)"));
-    assert!(status.success(), "compiling the ABI probe against bpfbox_abi.h failed");
+        .unwrap_or_else(|e| {
+            panic!("failed to run the C compiler `{cc}`: {e} (install gcc or set CC)")
+        });
+    assert!(
+        status.success(),
+        "compiling the ABI probe against bpfbox_abi.h failed"
+    );
     let output = Command::new(&exe).output().expect("run the ABI probe");
     assert!(output.status.success(), "the ABI probe failed");
     fs::write(out.join("c_abi.rs"), output.stdout).unwrap();
@@ -79,7 +97,8 @@ fn parse_defines(text: &str) -> Vec<String> {
         .filter_map(|rest| {
             let name = rest.split_whitespace().next()?;
             let is_value = rest.len() > name.len();
-            (name.starts_with("BPFBOX_") && is_value && !name.contains('(')).then(|| name.to_string())
+            (name.starts_with("BPFBOX_") && is_value && !name.contains('('))
+                .then(|| name.to_string())
         })
         .collect()
 }

@@ -20,7 +20,15 @@ fn main() {
 
     let clang = find_clang();
     let status = Command::new(&clang)
-        .args(["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"])
+        .args([
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-Wall",
+            "-Werror",
+        ])
         .arg("-I")
         .arg(dir.join("include"))
         // uapi <asm/types.h> lives in the multiarch directory on Debian
@@ -44,7 +52,12 @@ fn find_clang() -> String {
     }
     ["clang-19", "clang-16", "clang"]
         .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .unwrap_or_else(|| panic!("no clang found: install Debian's `clang` (or set BPF_CLANG)"))
         .to_string()
 }

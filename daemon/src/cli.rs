@@ -10,7 +10,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "bpfboxd", version, about, long_about = None)]
 pub struct Cli {
     /// Directory of TOML profiles (one profile per file).
-    #[arg(long, global = true, default_value = "/var/lib/bpfbox/policy", env = "BPFBOX_POLICY_DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "/var/lib/bpfbox/policy",
+        env = "BPFBOX_POLICY_DIR"
+    )]
     pub policy_dir: PathBuf,
 
     /// Log filter for stderr (tracing syntax: error, warn, info, debug, trace).

@@ -98,7 +98,10 @@ mod tests {
         let path = dir.path().join("bpfboxd.lock");
         let first = InstanceLock::acquire(&path).unwrap();
         let err = InstanceLock::acquire(&path).unwrap_err().to_string();
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         drop(first);
         InstanceLock::acquire(&path).expect("lock is free once the holder is gone");
     }

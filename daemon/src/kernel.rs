@@ -212,7 +212,9 @@ impl Kernel {
         }
         for name in LSM_PROGRAMS {
             let program: &mut Lsm = program_mut(&mut ebpf, name)?;
-            program.load(lsm_hook(name), &btf).map_err(|e| classify(name, e))?;
+            program
+                .load(lsm_hook(name), &btf)
+                .map_err(|e| classify(name, e))?;
             let id = program.attach().map_err(|e| classify(name, e))?;
             let link: FdLink = program.take_link(id).map_err(|e| classify(name, e))?.into();
             pin_link(link, &links, name)?;
@@ -264,10 +266,17 @@ impl Kernel {
     /// Tells the programs which process is bpfboxd (for self-protection).
     pub fn set_daemon(&mut self, tgid: u32) -> Result<(), KernelError> {
         let name = maps::CONFIG;
-        let mut config: Array<&mut MapData, Config> =
-            Array::try_from(&mut self.config).map_err(|source| KernelError::Map { name, source })?;
+        let mut config: Array<&mut MapData, Config> = Array::try_from(&mut self.config)
+            .map_err(|source| KernelError::Map { name, source })?;
         config
-            .set(0, Config { daemon_tgid: tgid, _pad: 0 }, 0)
+            .set(
+                0,
+                Config {
+                    daemon_tgid: tgid,
+                    _pad: 0,
+                },
+                0,
+            )
             .map_err(|source| KernelError::Map { name, source })
     }
 
@@ -326,7 +335,9 @@ pub fn probe() -> Result<(), KernelError> {
     }
     for name in LSM_PROGRAMS {
         let program: &mut Lsm = program_mut(&mut ebpf, name)?;
-        program.load(lsm_hook(name), &btf).map_err(|e| classify(name, e))?;
+        program
+            .load(lsm_hook(name), &btf)
+            .map_err(|e| classify(name, e))?;
     }
     Ok(())
 }
@@ -379,7 +390,15 @@ fn mount_bpffs() -> Result<(), KernelError> {
     }
     let (src, target, fstype) = (c"bpf", c"/sys/fs/bpf", c"bpf");
     // SAFETY: valid NUL-terminated strings; no data argument.
-    let rc = unsafe { libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {

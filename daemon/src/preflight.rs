@@ -107,7 +107,9 @@ mod tests {
 
     #[test]
     fn bpf_lsm_is_found_only_as_a_whole_list_entry() {
-        assert!(lsm_list_has_bpf("lockdown,capability,landlock,yama,apparmor,bpf\n"));
+        assert!(lsm_list_has_bpf(
+            "lockdown,capability,landlock,yama,apparmor,bpf\n"
+        ));
         assert!(lsm_list_has_bpf("bpf"));
         assert!(!lsm_list_has_bpf("lockdown,capability,bpfx,apparmor"));
         assert!(!lsm_list_has_bpf(""));

@@ -108,11 +108,17 @@ mod tests {
         let text = std::string::String::from_utf8_lossy(obj);
         for prog in super::LSM_PROGRAMS {
             let hook = super::lsm_hook(prog);
-            assert!(text.contains(&std::format!("lsm/{hook}")), "missing section lsm/{hook}");
+            assert!(
+                text.contains(&std::format!("lsm/{hook}")),
+                "missing section lsm/{hook}"
+            );
             assert!(text.contains(prog), "missing program {prog}");
         }
         for tp in super::TRACEPOINTS {
-            assert!(text.contains(&std::format!("tp_btf/{tp}")), "missing section tp_btf/{tp}");
+            assert!(
+                text.contains(&std::format!("tp_btf/{tp}")),
+                "missing section tp_btf/{tp}"
+            );
         }
     }
 }

@@ -27,7 +27,10 @@ pub fn bin_dir() -> PathBuf {
     }
     // test executables live in target/<profile>/deps/
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
 }
 
 /// Panics unless the running kernel has BPF LSM active.
@@ -50,7 +53,9 @@ impl Daemon {
     /// Starts bpfboxd on `policy_dir` and waits until it is ready.
     pub fn start(policy_dir: &Path) -> Self {
         require_bpf_lsm();
-        let serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut child = Command::new(bin_dir().join("bpfboxd"))
             .arg("--policy-dir")
             .arg(policy_dir)
@@ -65,7 +70,11 @@ impl Daemon {
         let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         collect(child.stdout.take().unwrap(), Arc::clone(&lines), "");
         let stderr = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        collect(child.stderr.take().unwrap(), Arc::clone(&stderr), "bpfboxd: ");
+        collect(
+            child.stderr.take().unwrap(),
+            Arc::clone(&stderr),
+            "bpfboxd: ",
+        );
         let daemon = Self {
             child,
             lines,
@@ -73,7 +82,13 @@ impl Daemon {
         };
         // The first daemon of a boot verifies every program (about a minute
         // under QEMU's emulation); later ones adopt the pinned programs.
-        if wait_line(&stderr, |l| l.contains("bpfboxd ready"), Duration::from_secs(400)).is_none() {
+        if wait_line(
+            &stderr,
+            |l| l.contains("bpfboxd ready"),
+            Duration::from_secs(400),
+        )
+        .is_none()
+        {
             let log = stderr.0.lock().unwrap().join("\n");
             panic!("bpfboxd did not become ready; its log:\n{log}");
         }

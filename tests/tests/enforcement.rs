@@ -102,7 +102,10 @@ fn confined_process_that_execs_an_unprofiled_binary_stays_confined() {
     // …which keeps the profile: denied
     assert_eq!(out.code, DENIED, "{out:?}");
     let out = run(&c.probe, &["exec", "/usr/bin/cat", s(&c.secret)]);
-    assert_ne!(out.code, 0, "cat under the inherited profile must fail: {out:?}");
+    assert_ne!(
+        out.code, 0,
+        "cat under the inherited profile must fail: {out:?}"
+    );
 }
 
 #[test]
@@ -113,9 +116,18 @@ fn denial_reaches_the_daemon_with_the_denied_pid_and_path() {
     assert_eq!(out.code, DENIED, "{out:?}");
     let pid = out.pid();
     let line = daemon.wait_event(|l| l.contains(&format!(" pid={pid} ")));
-    assert!(line.starts_with("action=DENY kind=fs access=read "), "{line}");
-    assert!(line.contains(&format!("path={}", c.secret.display())), "{line}");
-    assert!(line.contains(&format!("profile={}", c.probe.display())), "{line}");
+    assert!(
+        line.starts_with("action=DENY kind=fs access=read "),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("path={}", c.secret.display())),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("profile={}", c.probe.display())),
+        "{line}"
+    );
     assert!(line.contains("comm=probe"), "{line}");
 }
 

@@ -59,7 +59,13 @@ fn main() -> ExitCode {
 fn run(op: &[&str]) -> u8 {
     match op {
         ["open", path, mode] => report(open(path, mode)),
-        ["create", path] => report(OpenOptions::new().write(true).create_new(true).open(path).map(drop)),
+        ["create", path] => report(
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map(drop),
+        ),
         ["stat", path] => report(fs::metadata(path).map(drop)),
         ["mkdir", path] => report(fs::create_dir(path)),
         ["rmdir", path] => report(fs::remove_dir(path)),
@@ -72,7 +78,12 @@ fn run(op: &[&str]) -> u8 {
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "mode"))
                 .and_then(|m| fs::set_permissions(path, fs::Permissions::from_mode(m))),
         ),
-        ["truncate", path] => report(OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(0))),
+        ["truncate", path] => report(
+            OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_len(0)),
+        ),
         ["setxattr", path] => report(setxattr(path)),
         ["getxattr", path] => report(getxattr(path)),
         ["kill", "self", sig] => report(kill(&std::process::id().to_string(), sig)),
@@ -81,8 +92,12 @@ fn run(op: &[&str]) -> u8 {
         ["bpf"] => report(bpf()),
         ["socket", family, kind] => report(socket(family, kind)),
         ["socketpair"] => report(UnixStream::pair().map(drop)),
-        ["tcp-connect", port] => report(TcpStream::connect(("127.0.0.1", port.parse().unwrap_or(0))).map(drop)),
-        ["tcp-listen", port] => report(TcpListener::bind(("127.0.0.1", port.parse().unwrap_or(0))).map(drop)),
+        ["tcp-connect", port] => {
+            report(TcpStream::connect(("127.0.0.1", port.parse().unwrap_or(0))).map(drop))
+        }
+        ["tcp-listen", port] => {
+            report(TcpListener::bind(("127.0.0.1", port.parse().unwrap_or(0))).map(drop))
+        }
         ["unix-connect", path] => report(UnixStream::connect(path).map(drop)),
         ["fd-reopen", path] => report(fd_reopen(path)),
         ["uring-open", path] => report(uring_open(path)),
@@ -134,7 +149,14 @@ fn getxattr(path: &str) -> io::Result<()> {
     let (p, name) = (cstr(path), c"user.bpfbox");
     let mut buf = [0u8; 16];
     // SAFETY: valid C strings and a buffer of the given size.
-    let rc = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let rc = unsafe {
+        libc::getxattr(
+            p.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     match check(rc as libc::c_long) {
         // no such attribute: the kernel let us ask, which is what we test
         Err(e) if e.raw_os_error() == Some(libc::ENODATA) => Ok(()),
@@ -144,14 +166,19 @@ fn getxattr(path: &str) -> io::Result<()> {
 
 fn kill(pid: &str, sig: &str) -> io::Result<()> {
     let (Ok(pid), Ok(sig)) = (pid.parse::<i32>(), sig.parse::<i32>()) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "pid and signal are numbers"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "pid and signal are numbers",
+        ));
     };
     // SAFETY: plain syscall with integer arguments.
     check(unsafe { libc::kill(pid, sig) }.into())
 }
 
 fn ptrace(pid: &str) -> io::Result<()> {
-    let pid: i32 = pid.parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid"))?;
+    let pid: i32 = pid
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid"))?;
     // SAFETY: PTRACE_ATTACH/DETACH with integer arguments; on success we
     // wait for the stop and detach at once.
     unsafe {
@@ -181,7 +208,11 @@ fn socket(family: &str, kind: &str) -> io::Result<()> {
         "inet6" => libc::AF_INET6,
         _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "family")),
     };
-    let kind = if kind == "dgram" { libc::SOCK_DGRAM } else { libc::SOCK_STREAM };
+    let kind = if kind == "dgram" {
+        libc::SOCK_DGRAM
+    } else {
+        libc::SOCK_STREAM
+    };
     // SAFETY: plain syscalls; the fd is closed right away.
     let fd = unsafe { libc::socket(family, kind, 0) };
     check(fd.into())?;
@@ -212,7 +243,10 @@ fn uring_open(path: &str) -> io::Result<()> {
     // SAFETY: the path outlives the submission, which we wait for.
     unsafe { ring.submission().push(&open) }.map_err(io::Error::other)?;
     ring.submit_and_wait(1)?;
-    let cqe = ring.completion().next().ok_or_else(|| io::Error::other("no completion"))?;
+    let cqe = ring
+        .completion()
+        .next()
+        .ok_or_else(|| io::Error::other("no completion"))?;
     if cqe.result() < 0 {
         return Err(io::Error::from_raw_os_error(-cqe.result()));
     }
@@ -292,4 +326,3 @@ fn report(result: io::Result<()>) -> u8 {
         }
     }
 }
-

@@ -84,7 +84,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     );
     guard_daemon(&mut kernel, cli)?;
 
-    let compiled = policy_source::load(&cli.policy_dir)?;
+    let instance = policy_source::instance_id();
+    let now = bpfbox_policy::Now::new(std::time::SystemTime::now()).with_instance(instance.clone());
+    tracing::info!(instance = %instance, "daemon instance");
+    let compiled = policy_source::load(&cli.policy_dir, &now)?;
     let names: ProfileNames = Arc::new(RwLock::new(compiled.names.clone()));
     let changes = apply::apply(&mut kernel.rule_maps()?, &compiled.policy)
         .context("failed to write the policy into the kernel maps")?;

@@ -13,7 +13,7 @@ use std::{
 
 use anyhow::Context as _;
 use bpfbox_abi::InodeKey;
-use bpfbox_policy::{CompiledPolicy, Resolver};
+use bpfbox_policy::{CompiledPolicy, Now, Profile, Resolver};
 
 use crate::{cli::Cli, identity};
 
@@ -47,9 +47,11 @@ impl Resolver for Machine {
     }
 }
 
-/// Loads every profile of `dir` and compiles it. A bad profile is reported
-/// and left out; the good ones still load.
-pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
+/// Loads every profile of `dir` and compiles it at `now`. A bad profile is
+/// reported, and the good ones still load; the executable of a rejected
+/// profile (when its `profile` key could be read) is confined with nothing
+/// allowed until the file is fixed: a typo must not unconfine an app.
+pub fn load(dir: &Path, now: &Now) -> anyhow::Result<Loaded> {
     if !dir.exists() {
         // policy may name other users' files: only root reads it
         fs::DirBuilder::new()
@@ -58,15 +60,32 @@ pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
             .create(dir)
             .with_context(|| format!("failed to create the policy directory {}", dir.display()))?;
     }
-    let report = bpfbox_policy::load_dir(dir);
+    let mut report = bpfbox_policy::load_dir(dir);
     for diagnostic in &report.diagnostics {
-        tracing::error!("{diagnostic}");
+        if diagnostic.is_error() {
+            tracing::error!("{diagnostic}");
+        } else {
+            tracing::warn!("{diagnostic}");
+        }
+    }
+    for rejected in &report.rejected {
+        if let Some(exe) = &rejected.exe {
+            tracing::error!(
+                file = %rejected.file.display(),
+                exe = %exe.display(),
+                "profile rejected: its executable is confined with nothing allowed until it is fixed"
+            );
+            let mut lockdown = Profile::new(exe.clone());
+            lockdown.taint_on_exec = Some(true);
+            lockdown.source = Some(rejected.file.clone());
+            report.profiles.push(lockdown);
+        }
     }
     let machine = Machine {
         mounts: identity::Mounts::read().context("failed to read mountinfo")?,
         homes: identity::homes(),
     };
-    let compiled = bpfbox_policy::compile(&report.profiles, &machine, std::time::SystemTime::now())
+    let compiled = bpfbox_policy::compile(&report.profiles, &machine, now.clone())
         .context("failed to compile the policy")?;
     for note in &compiled.notes {
         tracing::info!("{note}");
@@ -82,6 +101,23 @@ pub fn load(dir: &Path) -> anyhow::Result<Loaded> {
     })
 }
 
+/// A fresh id for this daemon run: rules that last `until restart` carry
+/// the id of the run that granted them.
+pub fn instance_id() -> String {
+    let mut bytes = [0u8; 8];
+    if fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_err()
+    {
+        // no randomness: time and pid still differ between runs
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        bytes = (t.as_nanos() as u64 ^ u64::from(std::process::id())).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `bpfboxd check [PATH…]`: lint, print every diagnostic, exit 1 on errors.
 pub fn check_command(cli: &Cli, paths: &[PathBuf]) -> ExitCode {
     let paths = if paths.is_empty() {
@@ -93,10 +129,13 @@ pub fn check_command(cli: &Cli, paths: &[PathBuf]) -> ExitCode {
     for d in &diagnostics {
         eprintln!("{d}");
     }
-    if diagnostics.is_empty() {
-        println!("bpfboxd: no problems found");
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    if errors == 0 {
+        println!("bpfboxd: no errors ({warnings} warnings)");
         ExitCode::SUCCESS
     } else {
+        eprintln!("bpfboxd: {errors} errors, {warnings} warnings");
         ExitCode::FAILURE
     }
 }

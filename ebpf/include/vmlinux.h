@@ -171,6 +171,7 @@ struct mnt_idmap {
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define FMODE_CREATED 0x100000
 #define FMODE_BACKING (1 << 24) /* 6.5+: a struct backing_file */
 /* f_flags (include/uapi/asm-generic/fcntl.h) */
 #define O_APPEND 02000
@@ -179,6 +180,9 @@ struct mnt_idmap {
 #define ENOMEM 12
 
 #define PROC_SUPER_MAGIC 0x9fa0
+#define PIPEFS_MAGIC 0x50495045
+#define SOCKFS_MAGIC 0x534F434B
+#define ANON_INODE_FS_MAGIC 0x09041934
 #define PROT_READ 0x1
 #define PROT_WRITE 0x2
 #define PROT_EXEC 0x4

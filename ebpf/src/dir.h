@@ -9,83 +9,127 @@
 #ifndef __BPFBOX_DIR_H
 #define __BPFBOX_DIR_H
 
-/* Checks `dir_access` on dir, then, if allowed, `entry_access` on entry. */
-static __always_inline int dir_op(__u32 hook, const struct path *dir, struct dentry *entry,
-				  __u32 entry_access)
+/* Write on the directory an entry is created in or removed from. */
+static __always_inline int dir_write(__u32 hook, const struct path *dir)
 {
-	struct vfsmount *mnt = BPF_CORE_READ(dir, mnt);
 	struct subject s;
-	__u32 decision;
 
 	if (!current_subject(&s))
 		return 0;
-	decision = check_object(&s, hook, BPF_CORE_READ(dir, dentry), mnt, BPFBOX_FS_WRITE, NULL);
-	if (!(decision & BPFBOX_DECISION_DENY) && entry_access)
-		decision |= check_object(&s, hook, entry, mnt, entry_access, NULL);
-	return verdict(decision);
+	return verdict(check_object(&s, hook, BPF_CORE_READ(dir, dentry), BPF_CORE_READ(dir, mnt),
+				    BPFBOX_FS_WRITE, NULL));
 }
+
+/* `access` on an entry of `dir` (mounted where dir is). */
+static __always_inline int entry_check(__u32 hook, const struct path *dir, struct dentry *entry,
+				       __u32 access)
+{
+	struct subject s;
+
+	if (!access || !current_subject(&s))
+		return 0;
+	return verdict(check_object(&s, hook, entry, BPF_CORE_READ(dir, mnt), access, NULL));
+}
+
+/*
+ * One object per program: a program that walks two paths takes the
+ * verifier tens of seconds and, for rename, more than its budget. Programs
+ * on one hook run in order, each passing an earlier denial through, so the
+ * first object denied decides, as in the policy oracle.
+ */
 
 /* Also reached by open(O_CREAT) through may_o_create(). */
 SEC("lsm/path_mknod")
 int BPF_PROG(path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
 	     unsigned int dev, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_CREATE, dir, dentry, 0);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_CREATE, dir);
 }
 
 SEC("lsm/path_mkdir")
 int BPF_PROG(path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_MKDIR, dir, dentry, 0);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_MKDIR, dir);
 }
 
 SEC("lsm/path_symlink")
 int BPF_PROG(path_symlink, const struct path *dir, struct dentry *dentry, const char *old_name,
 	     int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_SYMLINK, dir, dentry, 0);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_SYMLINK, dir);
 }
 
 SEC("lsm/path_unlink")
 int BPF_PROG(path_unlink, const struct path *dir, struct dentry *dentry, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_UNLINK, dir, dentry, BPFBOX_FS_RM);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_UNLINK, dir);
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(path_unlink__entry, const struct path *dir, struct dentry *dentry, int ret)
+{
+	return ret ?: entry_check(BPFBOX_HOOK_INODE_UNLINK, dir, dentry, BPFBOX_FS_RM);
 }
 
 SEC("lsm/path_rmdir")
 int BPF_PROG(path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_RMDIR, dir, dentry, BPFBOX_FS_RM);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_RMDIR, dir);
+}
+
+SEC("lsm/path_rmdir")
+int BPF_PROG(path_rmdir__entry, const struct path *dir, struct dentry *dentry, int ret)
+{
+	return ret ?: entry_check(BPFBOX_HOOK_INODE_RMDIR, dir, dentry, BPFBOX_FS_RM);
 }
 
 SEC("lsm/path_link")
 int BPF_PROG(path_link, struct dentry *old_dentry, const struct path *new_dir,
 	     struct dentry *new_dentry, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_LINK, new_dir, old_dentry, BPFBOX_FS_LINK);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_LINK, new_dir);
+}
+
+SEC("lsm/path_link")
+int BPF_PROG(path_link__source, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	return ret ?: entry_check(BPFBOX_HOOK_INODE_LINK, new_dir, old_dentry, BPFBOX_FS_LINK);
 }
 
 /*
- * Rename checks up to four objects. Two programs share the hook, each the
- * size of unlink's, because one with all four walks exceeds the verifier's
- * budget. The second runs after the first and passes its denial through.
+ * Rename: write on the old directory, rm on the entry moved, write on the
+ * new directory, rm on the entry replaced (or swapped in).
  */
 SEC("lsm/path_rename")
 int BPF_PROG(path_rename, const struct path *old_dir, struct dentry *old_dentry,
 	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
 {
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_RENAME, old_dir, old_dentry, BPFBOX_FS_RM);
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_RENAME, old_dir);
 }
 
 SEC("lsm/path_rename")
-int BPF_PROG(path_rename_target, const struct path *old_dir, struct dentry *old_dentry,
+int BPF_PROG(path_rename__source, const struct path *old_dir, struct dentry *old_dentry,
 	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
 {
-	/* the entry replaced (or swapped in) is removed from its place too */
+	return ret ?: entry_check(BPFBOX_HOOK_INODE_RENAME, old_dir, old_dentry, BPFBOX_FS_RM);
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(path_rename__target_dir, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
+{
+	return ret ?: dir_write(BPFBOX_HOOK_INODE_RENAME, new_dir);
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(path_rename__target, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
+{
 	bool replaced = (flags & RENAME_EXCHANGE) || BPF_CORE_READ(new_dentry, d_inode);
 
-	return ret ?: dir_op(BPFBOX_HOOK_INODE_RENAME, new_dir, new_dentry,
-			     replaced ? BPFBOX_FS_RM : 0);
+	return ret ?: entry_check(BPFBOX_HOOK_INODE_RENAME, new_dir, new_dentry,
+				  replaced ? BPFBOX_FS_RM : 0);
 }
 
 #endif /* __BPFBOX_DIR_H */

@@ -27,6 +27,10 @@ int BPF_PROG(file_open, struct file *file, int ret)
 
 	if (ret)
 		return ret;
+	/* created by this very open: path_mknod judged the creation, and the
+	 * VFS too skips permission checks on a file it just created */
+	if (BPF_CORE_READ(file, f_mode) & FMODE_CREATED)
+		return 0;
 	if (!current_subject(&s))
 		return 0;
 	access = open_access(file);

@@ -15,8 +15,9 @@ static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("BPFBOX_BPF_OBJEC
 /// The compiled BPF object (ELF, with BTF and CO-RE relocations).
 pub static OBJECT: &[u8] = &ALIGNED.0;
 
-/// LSM programs, each named after the hook it attaches to, except where a
-/// hook has two (see [`lsm_hook`]).
+/// LSM programs, each named after the hook it attaches to; where a hook has
+/// several, the others are `<hook>__<part>` (see [`lsm_hook`]). Programs of
+/// one hook are attached, and run, in this order.
 pub const LSM_PROGRAMS: &[&str] = &[
     "bprm_check_security",
     "task_alloc",
@@ -28,10 +29,15 @@ pub const LSM_PROGRAMS: &[&str] = &[
     "path_mkdir",
     "path_symlink",
     "path_unlink",
+    "path_unlink__entry",
     "path_rmdir",
+    "path_rmdir__entry",
     "path_link",
+    "path_link__source",
     "path_rename",
-    "path_rename_target",
+    "path_rename__source",
+    "path_rename__target_dir",
+    "path_rename__target",
     "inode_getattr",
     "inode_setattr",
     "inode_setxattr",
@@ -58,10 +64,7 @@ pub const LSM_PROGRAMS: &[&str] = &[
 /// The LSM hook a program of [`LSM_PROGRAMS`] attaches to.
 #[must_use]
 pub fn lsm_hook(program: &str) -> &str {
-    match program {
-        "path_rename_target" => "path_rename",
-        other => other,
-    }
+    program.split_once("__").map_or(program, |(hook, _)| hook)
 }
 
 /// BTF tracepoints (`tp_btf/`), each named after its tracepoint.

@@ -43,6 +43,18 @@ static __always_inline __u32 daemon_tgid(void)
 #define BPFBOX_FS_MODIFY                                                                          \
 	(BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
 
+/*
+ * Pipes, sockets and anonymous inodes (eventfd, epoll, …) have no path a
+ * rule could name; sockets are judged by the socket hooks, and pipes and the
+ * rest only reach a task through an fd it was given or made itself.
+ */
+static __always_inline bool unnameable(struct dentry *dentry)
+{
+	unsigned long magic = BPF_CORE_READ(dentry, d_inode, i_sb, s_magic);
+
+	return magic == PIPEFS_MAGIC || magic == SOCKFS_MAGIC || magic == ANON_INODE_FS_MAGIC;
+}
+
 static __always_inline void report_object(const struct bpfbox_task *task, __u32 hook,
 					  __u32 access, __u32 decision, struct dentry *dentry,
 					  struct file *file, __u32 target_tgid, bool guarded)
@@ -90,6 +102,9 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 {
 	struct effective eff = {};
 	__u32 target, decision;
+
+	if (unnameable(dentry))
+		return BPFBOX_DECISION_ALLOW;
 
 	target = add_proc_rules(&eff, s->task, BPF_CORE_READ(dentry, d_inode));
 	if (target && target == daemon_tgid())

@@ -50,6 +50,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	task->profile_id = *profile_id;
 	task->state = 0;
 	task->flags = (profile->flags & BPFBOX_PROFILE_TAINT_ON_EXEC) ? BPFBOX_TASK_TAINTED : 0;
+	list_confined(current, *profile_id);
 	return 0;
 }
 

@@ -307,6 +307,11 @@ fn finish<K: Ord>(
         .collect()
 }
 
+/// What every process may do with its own executable, whatever its rules:
+/// exec and the loader read, map and stat the binary. Without it a profile
+/// that forgot its own path could not start.
+pub const OWN_EXECUTABLE: u32 = abi::FS_READ | abi::FS_EXEC | abi::FS_GETATTR;
+
 struct Compiler<'a> {
     resolver: &'a dyn Resolver,
     now: &'a Now,
@@ -349,6 +354,23 @@ impl Compiler<'_> {
             for pattern in &rule.object.files {
                 has_child |= self.fs_pattern(id, &mut ids, index, pattern, grant);
             }
+        }
+        if let Some(exe) = p.profile.to_str().and_then(|exe| self.inode(exe)) {
+            add(
+                &mut self.fs,
+                FsKey {
+                    profile_id: id,
+                    ino: exe.ino,
+                    name_hash: 0,
+                    dev: exe.dev,
+                    scope: abi::SCOPE_INODE,
+                },
+                Grant {
+                    actions: Actions::ALLOW,
+                    access: OWN_EXECUTABLE,
+                    state: 0,
+                },
+            );
         }
         for rule in &p.net {
             let Some(grant) = self.grant(p, rule, rule.object.operations.bits()) else {
@@ -677,11 +699,47 @@ mod tests {
         r.inode(Path::new(path)).unwrap()
     }
 
+    /// The policy without each profile's implicit own-executable key, for
+    /// tests about what the rules compile to.
+    fn rules_only(mut c: CompiledPolicy, r: &StaticResolver) -> CompiledPolicy {
+        let exes: Vec<(u64, InodeKey)> = c
+            .names
+            .iter()
+            .filter_map(|(id, exe)| r.inode(exe).map(|k| (*id, k)))
+            .collect();
+        c.fs_rules.retain(|k, _| {
+            !exes.iter().any(|(id, exe)| {
+                k.profile_id == *id
+                    && k.scope == abi::SCOPE_INODE
+                    && (k.ino, k.dev) == (exe.ino, exe.dev)
+            })
+        });
+        c
+    }
+
+    #[test]
+    fn a_profile_may_always_read_map_and_stat_its_own_executable() {
+        let r = machine();
+        let p = profile("profile = '/bin/app'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let exe = key(&r, "/bin/app");
+        let own = FsKey {
+            profile_id: p.id(),
+            ino: exe.ino,
+            name_hash: 0,
+            dev: exe.dev,
+            scope: abi::SCOPE_INODE,
+        };
+        assert_eq!(c.fs_rules.len(), 1);
+        assert_eq!(c.fs_rules[&own].allow.access, OWN_EXECUTABLE);
+        assert_eq!(c.fs_rules[&own].taint.access, 0);
+    }
+
     #[test]
     fn plain_path_compiles_to_child_of_its_directory_and_its_inode() {
         let r = machine();
         let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\n");
-        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let c = rules_only(compile(std::slice::from_ref(&p), &r, now()).unwrap(), &r);
         let etc = key(&r, "/etc");
         let passwd = key(&r, "/etc/passwd");
         let child = FsKey {
@@ -717,7 +775,7 @@ mod tests {
     fn a_file_that_does_not_exist_yet_is_covered_through_its_directory() {
         let r = machine();
         let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/etc/new.conf'\naccess = 'write'\n");
-        let c = compile(&[p], &r, now()).unwrap();
+        let c = rules_only(compile(&[p], &r, now()).unwrap(), &r);
         let scopes: Vec<u32> = c.fs_rules.keys().map(|k| k.scope).collect();
         assert_eq!(scopes, [abi::SCOPE_CHILD]);
         assert!(c.notes.is_empty(), "{:?}", c.notes);
@@ -728,7 +786,7 @@ mod tests {
         let r = machine();
         let p =
             profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/**'\naccess = ['read', 'exec']\n");
-        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let c = rules_only(compile(std::slice::from_ref(&p), &r, now()).unwrap(), &r);
         let usr = key(&r, "/usr");
         let (k, v) = c.fs_rules.iter().next().unwrap();
         assert_eq!(c.fs_rules.len(), 1);
@@ -744,7 +802,7 @@ mod tests {
     fn wildcards_expand_to_existing_matches() {
         let r = machine();
         let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/lib/*.so'\naccess = 'read'\n");
-        let c = compile(&[p], &r, now()).unwrap();
+        let c = rules_only(compile(&[p], &r, now()).unwrap(), &r);
         // libc.so and libm.so: CHILD + INODE each
         assert_eq!(c.fs_rules.len(), 4);
         let names: BTreeSet<u64> = c.fs_rules.keys().map(|k| k.name_hash).collect();
@@ -757,7 +815,7 @@ mod tests {
         let r = machine();
         let p =
             profile("profile = '/bin/app'\n[[fs]]\nfile = '~/.config/app/**'\naccess = 'read'\n");
-        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let c = rules_only(compile(std::slice::from_ref(&p), &r, now()).unwrap(), &r);
         // alice's exists, root's does not
         assert_eq!(c.fs_rules.len(), 1);
         assert_eq!(
@@ -780,7 +838,7 @@ mod tests {
              [[fs]]\nfile = '/bin/**'\naccess = 'read'\nexpires = 'restart:i0'\n\
              [[net]]\nfamily = 'inet'\noperation = 'connect'\nexpires = 'restart:i1'\n",
         );
-        let c = compile(&[p], &r, now()).unwrap();
+        let c = rules_only(compile(&[p], &r, now()).unwrap(), &r);
         assert!(c.fs_rules.is_empty());
         assert_eq!(c.net_rules.len(), 1);
         assert_eq!(c.next_expiry, None);
@@ -886,7 +944,7 @@ mod tests {
     fn func_rules_use_context_bits() {
         let r = machine();
         let p = profile("profile = '/bin/app'\n[[fs]]\nfile = '/usr/**'\naccess = 'read'\nfunc = 'main'\n[[fs]]\nfile = '/usr/**'\naccess = 'exec'\n");
-        let c = compile(&[p], &r, now()).unwrap();
+        let c = rules_only(compile(&[p], &r, now()).unwrap(), &r);
         assert_eq!(c.contexts.len(), 1);
         assert_eq!(c.contexts[0].file.as_deref(), Some(Path::new("/bin/app")));
         let rule = c.fs_rules.values().next().unwrap();

@@ -305,6 +305,10 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// The id reported for the implicit grant on a profile's own executable
+/// ([`crate::compile::OWN_EXECUTABLE`]).
+pub const OWN_EXECUTABLE_RULE: &str = "own-executable";
+
 /// Profiles ready to answer requests at a fixed moment, on strings alone.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -570,6 +574,16 @@ impl Policy {
     fn fs_hits(&self, p: &Profile, path: &str) -> BTreeMap<MatchKey, Vec<Hit>> {
         let ids = &p.rule_ids()[0].1;
         let mut keys: BTreeMap<MatchKey, Vec<Hit>> = BTreeMap::new();
+        if Path::new(path) == p.profile {
+            keys.entry(MatchKey::Exact(path.to_owned()))
+                .or_default()
+                .push(Hit {
+                    id: OWN_EXECUTABLE_RULE.to_owned(),
+                    actions: crate::access::Actions::ALLOW,
+                    access: crate::compile::OWN_EXECUTABLE,
+                    state: 0,
+                });
+        }
         for (rule, id) in p.fs.iter().zip(ids) {
             if !rule.is_live(&self.now) {
                 continue;

@@ -38,9 +38,11 @@ pub use access::{
     signal_access, Actions, Capability, Family, FsAccess, NetOps, Signals, Vocabulary,
     CAPABILITIES, FAMILIES, FS_ACCESS, NET_OPERATIONS, SIGNALS,
 };
-pub use compile::{compile, CompileError, CompiledPolicy, Note};
+pub use compile::{compile, CompileError, CompiledPolicy, Note, OWN_EXECUTABLE};
 pub use context::{ContextError, ContextProbe, MAX_CONTEXTS};
-pub use decide::{decide_entry, Decision, Policy, Reason, Request, TaskTarget, Verdict};
+pub use decide::{
+    decide_entry, Decision, Policy, Reason, Request, TaskTarget, Verdict, OWN_EXECUTABLE_RULE,
+};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
 pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
 pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};

@@ -12,7 +12,7 @@ use std::{
 use bpfbox_abi as abi;
 use bpfbox_policy::{
     compile, load_file, Actions, ContextKind, Family, FsAccess, NetOps, Now, Policy, Request,
-    StaticResolver,
+    Resolver as _, StaticResolver,
 };
 
 fn sample() -> PathBuf {
@@ -47,8 +47,16 @@ fn sample_compiles_to_two_subtree_entries_in_one_context() {
     assert_eq!(c.contexts.len(), 1);
     assert_eq!(c.contexts[0].name, "main");
     assert_eq!(c.contexts[0].file.as_deref(), Some(Path::new("/bin/ls")));
-    assert_eq!(c.fs_rules.len(), 2);
-    for (key, rule) in &c.fs_rules {
+    // the two subtree rules, and ls's implicit grant on its own binary
+    assert_eq!(c.fs_rules.len(), 3);
+    let own = machine.inode(Path::new("/bin/ls")).unwrap();
+    let (exe_keys, rule_keys): (Vec<_>, Vec<_>) = c
+        .fs_rules
+        .iter()
+        .partition(|(k, _)| k.scope == abi::SCOPE_INODE && k.ino == own.ino);
+    assert_eq!(exe_keys.len(), 1);
+    assert_eq!(exe_keys[0].1.allow.access, bpfbox_policy::OWN_EXECUTABLE);
+    for (key, rule) in rule_keys {
         assert_eq!(key.scope, abi::SCOPE_SUBTREE);
         // context rules only: nothing holds outside main
         assert_eq!(rule.allow.access | rule.taint.access | rule.audit.access, 0);

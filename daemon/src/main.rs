@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
         None | Some(Command::Run) => run(&cli),

@@ -147,3 +147,77 @@ fn allowed_open_produces_no_event() {
         daemon.events()
     );
 }
+
+#[test]
+fn complain_mode_allows_and_reports_what_enforce_would_deny() {
+    let sandbox = Sandbox::new("complain");
+    let probe = sandbox.probe("probe");
+    let secret = sandbox.file("secret", "x\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\nmode = \"complain\"\ntaint_on_exec = true\n{RUNTIME_RULES}",
+            probe.display()
+        ),
+    );
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    let out = run(&probe, &["open", s(&secret), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
+    assert!(
+        line.starts_with("action=COMPLAIN kind=fs access=read "),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("path={}", secret.display())),
+        "{line}"
+    );
+}
+
+#[test]
+fn audited_access_is_allowed_and_reported() {
+    let sandbox = Sandbox::new("audit");
+    let probe = sandbox.probe("probe");
+    let watched = sandbox.file("watched", "x\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\naction = [\"allow\", \"audit\"]\n",
+            probe.display(),
+            watched.display()
+        ),
+    );
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    let out = run(&probe, &["open", s(&watched), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
+    assert!(
+        line.starts_with("action=ALLOW|AUDIT kind=fs access=read "),
+        "{line}"
+    );
+}
+
+#[test]
+fn taint_is_reported_when_it_happens() {
+    let sandbox = Sandbox::new("taint-event");
+    let probe = sandbox.probe("probe");
+    let trigger = sandbox.file("trigger", "x\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\naction = [\"allow\", \"taint\"]\n",
+            probe.display(),
+            trigger.display()
+        ),
+    );
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    let out = run(&probe, &["open", s(&trigger), "read"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
+    assert!(
+        line.starts_with("action=ALLOW|TAINT kind=fs access=read "),
+        "{line}"
+    );
+}

@@ -18,13 +18,14 @@ use std::{
     fmt::Write as _,
     fs,
     net::TcpListener,
+    os::unix::net::UnixListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::SystemTime,
 };
 
 use bpfbox_abi as abi;
-use bpfbox_policy::{Family, FsAccess, NetOps, Now, Policy, Request, TaskTarget};
+use bpfbox_policy::{Capability, Family, FsAccess, NetOps, Now, Policy, Request, TaskTarget};
 use bpfbox_tests::{run, Daemon, Sandbox, RUNTIME_RULES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,7 @@ struct World {
     sandbox: Sandbox,
     sleeper: Option<Child>,
     listener: Option<TcpListener>,
+    unix_listener: Option<UnixListener>,
     daemon: Option<Daemon>,
 }
 
@@ -222,6 +224,21 @@ impl Oracle {
             ["socket", family, _] => vec![net(family, abi::NET_CREATE)],
             ["socketpair"] => vec![net("unix", abi::NET_CREATE)],
             ["tcp-connect", _] => vec![net("inet", abi::NET_CREATE), net("inet", abi::NET_CONNECT)],
+            // socket, bind (its hook runs before inet_bind asks for the
+            // capability a port below 1024 needs), listen
+            ["tcp-listen", port] => {
+                let mut r = vec![net("inet", abi::NET_CREATE), net("inet", abi::NET_BIND)];
+                if port.parse::<u16>().is_ok_and(|p| p > 0 && p < 1024) {
+                    r.push(Request::Capability {
+                        cap: Capability::from_name("net_bind_service").expect("capability"),
+                    });
+                }
+                r.push(net("inet", abi::NET_LISTEN));
+                r
+            }
+            ["unix-connect", _] => {
+                vec![net("unix", abi::NET_CREATE), net("unix", abi::NET_CONNECT)]
+            }
             ["exec", program, rest @ ..] => {
                 let mut r = vec![fs_req(program, abi::FS_READ | abi::FS_EXEC)];
                 if program.ends_with("/cat") {
@@ -284,6 +301,7 @@ fn verdicts(r: &Row, slug: &str) -> (Verdict, Option<Verdict>) {
         sandbox,
         sleeper: None,
         listener: None,
+        unix_listener: None,
         daemon: None,
     };
     let d = world.sandbox.path().to_path_buf();
@@ -300,6 +318,9 @@ fn verdicts(r: &Row, slug: &str) -> (Verdict, Option<Verdict>) {
     }
     if wants("{port}") {
         world.listener = Some(TcpListener::bind("127.0.0.1:0").unwrap());
+    }
+    if r.op.iter().any(|o| o.ends_with("/sock")) {
+        world.unix_listener = Some(UnixListener::bind(d.join("sock")).unwrap());
     }
     let taint = if r.rules.contains("taint_on_exec") || r.rules.contains("action") {
         ""
@@ -1113,6 +1134,51 @@ fn sockets_per_family() {
                 TAINT_ON_CREATE,
                 &["secret"],
                 &["open", "{d}/secret", "read"],
+                Allowed,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn capabilities() {
+    const NET: &str =
+        "[[net]]\nfamily = \"inet\"\noperation = [\"create\", \"bind\", \"listen\"]\n";
+    const WITH_CAP: &str =
+        "[[net]]\nfamily = \"inet\"\noperation = [\"create\", \"bind\", \"listen\"]\n\
+        [[capability]]\ncapability = \"net_bind_service\"\n";
+    const OTHER_CAP: &str =
+        "[[net]]\nfamily = \"inet\"\noperation = [\"create\", \"bind\", \"listen\"]\n\
+        [[capability]]\ncapability = \"sys_admin\"\n";
+    check_table(
+        "capabilities",
+        &[
+            row(
+                "binding port 80: allowed with net_bind_service",
+                WITH_CAP,
+                &[],
+                &["tcp-listen", "80"],
+                Allowed,
+            ),
+            row(
+                "binding port 80: denied without the capability rule",
+                NET,
+                &[],
+                &["tcp-listen", "80"],
+                Denied,
+            ),
+            row(
+                "binding port 80: denied with another capability only",
+                OTHER_CAP,
+                &[],
+                &["tcp-listen", "80"],
+                Denied,
+            ),
+            row(
+                "binding a high port needs no capability",
+                NET,
+                &[],
+                &["tcp-listen", "0"],
                 Allowed,
             ),
         ],

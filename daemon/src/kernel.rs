@@ -388,25 +388,10 @@ fn mount_bpffs() -> Result<(), KernelError> {
     {
         return Ok(());
     }
-    let (src, target, fstype) = (c"bpf", c"/sys/fs/bpf", c"bpf");
-    // SAFETY: valid NUL-terminated strings; no data argument.
-    let rc = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(KernelError::Pin {
-            path: root.to_path_buf(),
-            source: io::Error::last_os_error(),
-        })
-    }
+    crate::pseudofs::mount(c"bpf", c"/sys/fs/bpf").map_err(|source| KernelError::Pin {
+        path: root.to_path_buf(),
+        source,
+    })
 }
 
 fn create_dir(path: &Path) -> Result<(), KernelError> {

@@ -11,6 +11,8 @@ mod kernel;
 mod notify;
 mod policy_source;
 mod preflight;
+mod pseudofs;
+mod watch;
 
 use std::{
     collections::HashMap,
@@ -86,20 +88,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     guard_daemon(&mut kernel, cli)?;
 
     let instance = policy_source::instance_id();
-    let now = bpfbox_policy::Now::new(std::time::SystemTime::now()).with_instance(instance.clone());
     tracing::info!(instance = %instance, "daemon instance");
-    let compiled = policy_source::load(&cli.policy_dir, &now)?;
-    let names: ProfileNames = Arc::new(RwLock::new(compiled.names.clone()));
-    let changes = apply::apply(&mut kernel.rule_maps()?, &compiled.policy)
-        .context("failed to write the policy into the kernel maps")?;
-    tracing::info!(
-        dir = %cli.policy_dir.display(),
-        profiles = compiled.policy.profiles.len(),
-        fs_rules = compiled.policy.fs_rules.len(),
-        written = changes.written,
-        removed = changes.removed,
-        "policy applied"
-    );
+    let mut source = policy_source::PolicySource::new(&cli.policy_dir)?;
+    let names: ProfileNames = Arc::new(RwLock::new(HashMap::new()));
+    let mut next_expiry = reload(&mut source, &mut kernel, &instance, &names)?;
 
     let events = kernel.take_events()?;
     let stats = kernel.take_stats()?;
@@ -107,9 +99,31 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let dir = cli.policy_dir.clone();
     runtime.block_on(async move {
         let reader = tokio::spawn(read_events(events, Arc::clone(&names)));
         tokio::spawn(watch_losses(stats));
+        let (_watcher, mut edits) =
+            watch::watch(&dir).context("failed to watch the policy directory")?;
+        let mut hup = tokio::signal::unix::signal(SignalKind::hangup())?;
+        tokio::spawn(async move {
+            loop {
+                let expiry = until_unix(next_expiry);
+                tokio::select! {
+                    Some(()) = edits.recv() => {}
+                    _ = hup.recv() => tracing::info!("SIGHUP: reloading"),
+                    () = tokio::time::sleep(expiry) => tracing::info!("a temporary rule expired"),
+                }
+                // let a burst of events (an editor's save) settle first
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                while edits.try_recv().is_ok() {}
+                match reload(&mut source, &mut kernel, &instance, &names) {
+                    Ok(next) => next_expiry = next,
+                    // the maps keep the last policy that applied
+                    Err(err) => tracing::error!("reload failed: {err:#}"),
+                }
+            }
+        });
         notify::ready().context("failed to notify systemd")?;
         tracing::info!("bpfboxd ready");
         let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
@@ -122,8 +136,40 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     })?;
     // the programs stay attached through their pins: stopping the daemon
     // never unconfines anything (`bpfboxd unload` does, explicitly)
-    drop(kernel);
     Ok(())
+}
+
+/// Reads and compiles the policy directory and makes the kernel maps hold
+/// it. Returns when the next temporary rule expires (unix seconds).
+fn reload(
+    source: &mut policy_source::PolicySource,
+    kernel: &mut kernel::Kernel,
+    instance: &str,
+    names: &ProfileNames,
+) -> anyhow::Result<Option<i64>> {
+    let now = bpfbox_policy::Now::new(std::time::SystemTime::now()).with_instance(instance);
+    let loaded = source.load(&now)?;
+    let changes = apply::apply(&mut kernel.rule_maps()?, &loaded.policy)
+        .context("failed to write the policy into the kernel maps")?;
+    *names.write().expect("profile names lock") = loaded.names;
+    tracing::info!(
+        profiles = loaded.policy.profiles.len(),
+        entries = loaded.policy.entry_count(),
+        written = changes.written,
+        removed = changes.removed,
+        "policy applied"
+    );
+    Ok(loaded.policy.next_expiry)
+}
+
+/// How long until unix time `at`; a long while when there is none.
+fn until_unix(at: Option<i64>) -> std::time::Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    at.map_or(std::time::Duration::from_secs(24 * 3600), |at| {
+        std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0).saturating_sub(now) + 1)
+    })
 }
 
 /// Puts bpfboxd's process, policy directory and binary out of reach of every

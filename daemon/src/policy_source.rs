@@ -4,7 +4,7 @@
 //! (statx + mountinfo for identities, glob expansion) and the users' homes.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, BTreeSet, HashMap},
     fs,
     os::unix::fs::DirBuilderExt,
     path::{Path, PathBuf},
@@ -47,58 +47,99 @@ impl Resolver for Machine {
     }
 }
 
-/// Loads every profile of `dir` and compiles it at `now`. A bad profile is
-/// reported, and the good ones still load; the executable of a rejected
-/// profile (when its `profile` key could be read) is confined with nothing
-/// allowed until the file is fixed: a typo must not unconfine an app.
-pub fn load(dir: &Path, now: &Now) -> anyhow::Result<Loaded> {
-    if !dir.exists() {
-        // policy may name other users' files: only root reads it
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("failed to create the policy directory {}", dir.display()))?;
-    }
-    let mut report = bpfbox_policy::load_dir(dir);
-    for diagnostic in &report.diagnostics {
-        if diagnostic.is_error() {
-            tracing::error!("{diagnostic}");
-        } else {
-            tracing::warn!("{diagnostic}");
+/// The policy directory, as last read: every file's last good profile.
+pub struct PolicySource {
+    dir: PathBuf,
+    last_good: BTreeMap<PathBuf, Profile>,
+}
+
+impl PolicySource {
+    /// The policy in `dir`, created (root-only) if missing.
+    pub fn new(dir: &Path) -> anyhow::Result<Self> {
+        if !dir.exists() {
+            // policy may name other users' files: only root reads it
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| {
+                    format!("failed to create the policy directory {}", dir.display())
+                })?;
         }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            last_good: BTreeMap::new(),
+        })
     }
-    for rejected in &report.rejected {
-        if let Some(exe) = &rejected.exe {
-            tracing::error!(
-                file = %rejected.file.display(),
-                exe = %exe.display(),
-                "profile rejected: its executable is confined with nothing allowed until it is fixed"
-            );
-            let mut lockdown = Profile::new(exe.clone());
-            lockdown.taint_on_exec = Some(true);
-            lockdown.source = Some(rejected.file.clone());
-            report.profiles.push(lockdown);
+
+    /// Reads the directory and compiles it at `now`.
+    ///
+    /// A file with errors is reported, and its last good version stays in
+    /// force; a bad file never seen good confines its executable (when its
+    /// `profile` key could be read) with nothing allowed until it is fixed:
+    /// a typo must not unconfine an app. A deleted file's profile goes.
+    pub fn load(&mut self, now: &Now) -> anyhow::Result<Loaded> {
+        let report = bpfbox_policy::load_dir(&self.dir);
+        for diagnostic in &report.diagnostics {
+            if diagnostic.is_error() {
+                tracing::error!("{diagnostic}");
+            } else {
+                tracing::warn!("{diagnostic}");
+            }
         }
+        let mut present: BTreeSet<PathBuf> = BTreeSet::new();
+        for profile in report.profiles {
+            let file = profile
+                .source
+                .clone()
+                .unwrap_or_else(|| profile.profile.clone());
+            present.insert(file.clone());
+            self.last_good.insert(file, profile);
+        }
+        let mut lockdowns = Vec::new();
+        for rejected in &report.rejected {
+            present.insert(rejected.file.clone());
+            if self.last_good.contains_key(&rejected.file) {
+                tracing::error!(
+                    file = %rejected.file.display(),
+                    "profile rejected: its last good version stays in force"
+                );
+            } else if let Some(exe) = &rejected.exe {
+                tracing::error!(
+                    file = %rejected.file.display(),
+                    exe = %exe.display(),
+                    "profile rejected: its executable is confined with nothing allowed until it is fixed"
+                );
+                let mut lockdown = Profile::new(exe.clone());
+                lockdown.taint_on_exec = Some(true);
+                lockdown.source = Some(rejected.file.clone());
+                lockdowns.push(lockdown);
+            }
+        }
+        self.last_good.retain(|file, _| present.contains(file));
+        // a lockdown never replaces a good profile of the same executable
+        lockdowns.retain(|l| !self.last_good.values().any(|p| p.profile == l.profile));
+        let profiles: Vec<Profile> = self.last_good.values().cloned().chain(lockdowns).collect();
+
+        let machine = Machine {
+            mounts: identity::Mounts::read().context("failed to read mountinfo")?,
+            homes: identity::homes(),
+        };
+        let compiled = bpfbox_policy::compile(&profiles, &machine, now.clone())
+            .context("failed to compile the policy")?;
+        for note in &compiled.notes {
+            tracing::info!("{note}");
+        }
+        let names = compiled
+            .names
+            .iter()
+            .map(|(id, exe)| (*id, exe.display().to_string()))
+            .collect();
+        Ok(Loaded {
+            policy: compiled,
+            names,
+        })
     }
-    let machine = Machine {
-        mounts: identity::Mounts::read().context("failed to read mountinfo")?,
-        homes: identity::homes(),
-    };
-    let compiled = bpfbox_policy::compile(&report.profiles, &machine, now.clone())
-        .context("failed to compile the policy")?;
-    for note in &compiled.notes {
-        tracing::info!("{note}");
-    }
-    let names = compiled
-        .names
-        .iter()
-        .map(|(id, exe)| (*id, exe.display().to_string()))
-        .collect();
-    Ok(Loaded {
-        policy: compiled,
-        names,
-    })
 }
 
 /// A fresh id for this daemon run: rules that last `until restart` carry

@@ -76,23 +76,7 @@ fn read_lsm_list() -> Result<String, PreflightError> {
 }
 
 fn mount_securityfs() -> io::Result<()> {
-    let fs = c"securityfs";
-    let target = c"/sys/kernel/security";
-    // SAFETY: all pointers are valid NUL-terminated strings; data may be NULL.
-    let rc = unsafe {
-        libc::mount(
-            fs.as_ptr(),
-            target.as_ptr(),
-            fs.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::pseudofs::mount(c"securityfs", c"/sys/kernel/security")
 }
 
 /// Whether `bpf` is one of the comma-separated active LSMs.

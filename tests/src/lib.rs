@@ -46,6 +46,7 @@ pub fn require_bpf_lsm() {
 pub struct Daemon {
     child: Child,
     lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    log: Arc<(Mutex<Vec<String>>, Condvar)>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -78,6 +79,7 @@ impl Daemon {
         let daemon = Self {
             child,
             lines,
+            log: Arc::clone(&stderr),
             _serial: serial,
         };
         // The first daemon of a boot verifies every program (about a minute
@@ -103,6 +105,36 @@ impl Daemon {
                 self.lines.0.lock().unwrap().join("\n")
             )
         })
+    }
+
+    /// Waits until the daemon's log has `count` lines matching `pred`
+    /// (its log is the place where reloads and errors show).
+    pub fn wait_log(&self, count: usize, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = self.log.0.lock().unwrap();
+        while seen.iter().filter(|l| pred(l)).count() < count {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the daemon's log never showed it; its log:\n{}",
+                        seen.join("\n")
+                    )
+                });
+            seen = self.log.1.wait_timeout(seen, left).unwrap().0;
+        }
+    }
+
+    /// Every log line so far.
+    #[must_use]
+    pub fn log(&self) -> Vec<String> {
+        self.log.0.lock().unwrap().clone()
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash or `kill -9` would.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The daemon's pid.
@@ -210,6 +242,14 @@ impl Sandbox {
     /// Writes a profile into the policy directory.
     pub fn profile(&self, file_name: &str, toml: &str) {
         fs::write(self.policy_dir().join(file_name), toml).expect("write profile");
+    }
+
+    /// Replaces a profile the way editors save: a temporary file renamed
+    /// over the old one.
+    pub fn save_profile(&self, file_name: &str, toml: &str) {
+        let tmp = self.policy_dir().join(format!(".{file_name}.swp"));
+        fs::write(&tmp, toml).expect("write temporary profile");
+        fs::rename(&tmp, self.policy_dir().join(file_name)).expect("rename profile");
     }
 }
 

@@ -1,0 +1,126 @@
+//! bpfboxd as a service, on a real kernel: it follows edits of the policy
+//! directory live, keeps a profile's last good version when an edit breaks
+//! it, and its death leaves confined processes confined.
+
+use std::path::{Path, PathBuf};
+
+use bpfbox_tests::{run, Daemon, Sandbox, RUNTIME_RULES};
+
+const DENIED: i32 = 1;
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn profile(probe: &Path, readable: &[&PathBuf]) -> String {
+    let mut text = format!(
+        "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}",
+        probe.display()
+    );
+    for file in readable {
+        text += &format!(
+            "\n[[fs]]\nfile = \"{}\"\naccess = \"read\"\n",
+            file.display()
+        );
+    }
+    text
+}
+
+fn applied(line: &str) -> bool {
+    line.contains("policy applied")
+}
+
+#[test]
+fn editing_a_profile_changes_verdicts_without_a_restart() {
+    let sandbox = Sandbox::new("live-edit");
+    let probe = sandbox.probe("probe");
+    let (a, b) = (sandbox.file("a", "a\n"), sandbox.file("b", "b\n"));
+    sandbox.profile("probe.toml", &profile(&probe, &[&a]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    assert_eq!(run(&probe, &["open", s(&a), "read"]).code, 0);
+    assert_eq!(run(&probe, &["open", s(&b), "read"]).code, DENIED);
+
+    sandbox.save_profile("probe.toml", &profile(&probe, &[&b]));
+    daemon.wait_log(2, applied);
+    assert_eq!(
+        run(&probe, &["open", s(&a), "read"]).code,
+        DENIED,
+        "a was taken away"
+    );
+    assert_eq!(
+        run(&probe, &["open", s(&b), "read"]).code,
+        0,
+        "b was granted"
+    );
+}
+
+#[test]
+fn a_broken_edit_keeps_the_last_good_version_and_says_where() {
+    let sandbox = Sandbox::new("broken-edit");
+    let probe = sandbox.probe("probe");
+    let a = sandbox.file("a", "a\n");
+    sandbox.profile("probe.toml", &profile(&probe, &[&a]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+
+    let broken = format!(
+        "profile = \"{}\"\n[[fs]]\nfile = \"{}\"\naccess = \"raed\"\n",
+        probe.display(),
+        a.display()
+    );
+    sandbox.save_profile("probe.toml", &broken);
+    daemon.wait_log(2, applied);
+    let file = sandbox.policy_dir().join("probe.toml");
+    let expected = format!("{}:4:10: error: unknown access `raed`", file.display());
+    assert!(
+        daemon.log().iter().any(|l| l.contains(&expected)),
+        "{:#?}",
+        daemon.log()
+    );
+    // the last good version is still in force
+    assert_eq!(run(&probe, &["open", s(&a), "read"]).code, 0);
+    let other = sandbox.file("other", "x\n");
+    assert_eq!(run(&probe, &["open", s(&other), "read"]).code, DENIED);
+}
+
+#[test]
+fn a_profile_removed_from_the_directory_stops_confining() {
+    let sandbox = Sandbox::new("removed");
+    let probe = sandbox.probe("probe");
+    let secret = sandbox.file("secret", "x\n");
+    sandbox.profile("probe.toml", &profile(&probe, &[]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    assert_eq!(run(&probe, &["open", s(&secret), "read"]).code, DENIED);
+    std::fs::remove_file(sandbox.policy_dir().join("probe.toml")).unwrap();
+    daemon.wait_log(2, applied);
+    assert_eq!(run(&probe, &["open", s(&secret), "read"]).code, 0);
+}
+
+#[test]
+fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
+    let sandbox = Sandbox::new("kill9");
+    let probe = sandbox.probe("probe");
+    let secret = sandbox.file("secret", "x\n");
+    sandbox.profile("probe.toml", &profile(&probe, &[]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    daemon.kill_hard();
+
+    let out = run(&probe, &["open", s(&secret), "read"]);
+    assert_eq!(
+        out.code, DENIED,
+        "no daemon runs, and the probe is still confined: {out:?}"
+    );
+
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    assert!(
+        daemon.log().iter().any(|l| l.contains("origin=Adopted")),
+        "{:#?}",
+        daemon.log()
+    );
+    let out = run(&probe, &["open", s(&secret), "read"]);
+    assert_eq!(out.code, DENIED);
+    let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
+    assert!(
+        line.starts_with("action=DENY "),
+        "events flow again: {line}"
+    );
+}

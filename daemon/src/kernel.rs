@@ -332,14 +332,23 @@ pub fn probe() -> Result<(), KernelError> {
     for name in TRACEPOINTS {
         let program: &mut BtfTracePoint = program_mut(&mut ebpf, name)?;
         program.load(name, &btf).map_err(|e| classify(name, e))?;
+        log_verified(name, program.info());
     }
     for name in LSM_PROGRAMS {
         let program: &mut Lsm = program_mut(&mut ebpf, name)?;
         program
             .load(lsm_hook(name), &btf)
             .map_err(|e| classify(name, e))?;
+        log_verified(name, program.info());
     }
     Ok(())
+}
+
+/// How much work the verifier did for a program (the kernel reports it
+/// since 5.16): how close the program is to the 1M-instruction limit.
+fn log_verified(name: &str, info: Result<aya::programs::ProgramInfo, ProgramError>) {
+    let count = info.ok().and_then(|i| i.verified_instruction_count());
+    tracing::debug!(program = name, verified_insns = ?count, "verified");
 }
 
 /// Detaches everything: removes every pin of every version. Programs stop

@@ -1115,6 +1115,20 @@ fn sockets_per_family() {
                 Denied,
             ),
             row(
+                "unix stream connect: allowed with unix create and connect",
+                "[[net]]\nfamily = \"unix\"\noperation = [\"create\", \"connect\"]\n",
+                &[],
+                &["unix-connect", "{d}/sock"],
+                Allowed,
+            ),
+            row(
+                "unix stream connect: denied with only unix create",
+                UNIX,
+                &[],
+                &["unix-connect", "{d}/sock"],
+                Denied,
+            ),
+            row(
                 "taint on inet create: later unlisted accesses are denied",
                 TAINT_ON_CREATE,
                 &["secret"],

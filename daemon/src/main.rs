@@ -124,9 +124,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         });
+        // every signal handler is in place before anyone is told we are ready
+        let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
         notify::ready().context("failed to notify systemd")?;
         tracing::info!("bpfboxd ready");
-        let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM: stopping"),
             _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),

@@ -4,9 +4,8 @@
 #define __BPFBOX_FS_H
 
 /* bpfbox's open-time mapping: append is its own access, distinct from write. */
-static __always_inline __u32 open_access(const struct file *file)
+static __always_inline __u32 open_access(const struct file *file, fmode_t mode)
 {
-	fmode_t mode = BPF_CORE_READ(file, f_mode);
 	__u32 access = 0;
 
 	if (mode & FMODE_READ)
@@ -23,17 +22,19 @@ SEC("lsm/file_open")
 int BPF_PROG(file_open, struct file *file, int ret)
 {
 	struct subject s;
+	fmode_t mode;
 	__u32 access;
 
 	if (ret)
 		return ret;
-	/* created by this very open: path_mknod judged the creation, and the
-	 * VFS too skips permission checks on a file it just created */
-	if (BPF_CORE_READ(file, f_mode) & FMODE_CREATED)
-		return 0;
 	if (!current_subject(&s))
 		return 0;
-	access = open_access(file);
+	mode = BPF_CORE_READ(file, f_mode);
+	/* created by this very open: path_mknod judged the creation, and the
+	 * VFS too skips permission checks on a file it just created */
+	if (mode & FMODE_CREATED)
+		return 0;
+	access = open_access(file, mode);
 	if (!access)
 		return 0;
 	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, BPF_CORE_READ(file, f_path.dentry),

@@ -15,7 +15,8 @@ mod pseudofs;
 mod watch;
 
 use std::{
-    collections::HashMap,
+    collections::BTreeMap,
+    path::PathBuf,
     process::ExitCode,
     sync::{Arc, RwLock},
 };
@@ -28,8 +29,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
 
-/// Profile id → profile name, for readable event lines.
-type ProfileNames = Arc<RwLock<HashMap<u64, String>>>;
+/// Profile id → the profile's executable, for readable event lines.
+type ProfileNames = Arc<RwLock<BTreeMap<u64, PathBuf>>>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -90,7 +91,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     let instance = policy_source::instance_id();
     tracing::info!(instance = %instance, "daemon instance");
     let mut source = policy_source::PolicySource::new(&cli.policy_dir)?;
-    let names: ProfileNames = Arc::new(RwLock::new(HashMap::new()));
+    let names: ProfileNames = Arc::new(RwLock::new(BTreeMap::new()));
     let mut next_expiry = reload(&mut source, &mut kernel, &instance, &names)?;
 
     let events = kernel.take_events()?;
@@ -149,18 +150,21 @@ fn reload(
     names: &ProfileNames,
 ) -> anyhow::Result<Option<i64>> {
     let now = bpfbox_policy::Now::new(std::time::SystemTime::now()).with_instance(instance);
-    let loaded = source.load(&now)?;
-    let changes = apply::apply(&mut kernel.rule_maps()?, &loaded.policy)
+    let policy = source.load(&now)?;
+    let changes = apply::apply(&mut kernel.rule_maps()?, &policy)
         .context("failed to write the policy into the kernel maps")?;
-    *names.write().expect("profile names lock") = loaded.names;
+    names
+        .write()
+        .expect("profile names lock")
+        .clone_from(&policy.names);
     tracing::info!(
-        profiles = loaded.policy.profiles.len(),
-        entries = loaded.policy.entry_count(),
+        profiles = policy.profiles.len(),
+        entries = policy.entry_count(),
         written = changes.written,
         removed = changes.removed,
         "policy applied"
     );
-    Ok(loaded.policy.next_expiry)
+    Ok(policy.next_expiry)
 }
 
 /// How long until unix time `at`; a long while when there is none.
@@ -244,8 +248,10 @@ async fn read_events(ring: RingBuf<MapData>, names: ProfileNames) -> anyhow::Res
                 .read()
                 .expect("profile names lock")
                 .get(&event.profile_id)
-                .cloned()
-                .unwrap_or_else(|| format!("#{:016x}", event.profile_id));
+                .map_or_else(
+                    || format!("#{:016x}", event.profile_id),
+                    |exe| exe.display().to_string(),
+                );
             println!("{}", events::describe(&event, &profile));
         }
         guard.clear_ready();

@@ -4,7 +4,7 @@
 //! (statx + mountinfo for identities, glob expansion) and the users' homes.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     fs,
     os::unix::fs::DirBuilderExt,
     path::{Path, PathBuf},
@@ -16,14 +16,6 @@ use bpfbox_abi::InodeKey;
 use bpfbox_policy::{CompiledPolicy, Now, Profile, Resolver};
 
 use crate::{cli::Cli, identity};
-
-/// A compiled policy and the names to print for its profiles.
-pub struct Loaded {
-    /// The kernel map entries.
-    pub policy: CompiledPolicy,
-    /// Profile id → the profile's executable, for event lines.
-    pub names: HashMap<u64, String>,
-}
 
 /// The machine, as the policy compiler needs to see it.
 struct Machine {
@@ -78,7 +70,7 @@ impl PolicySource {
     /// force; a bad file never seen good confines its executable (when its
     /// `profile` key could be read) with nothing allowed until it is fixed:
     /// a typo must not unconfine an app. A deleted file's profile goes.
-    pub fn load(&mut self, now: &Now) -> anyhow::Result<Loaded> {
+    pub fn load(&mut self, now: &Now) -> anyhow::Result<CompiledPolicy> {
         let report = bpfbox_policy::load_dir(&self.dir);
         for diagnostic in &report.diagnostics {
             if diagnostic.is_error() {
@@ -130,15 +122,7 @@ impl PolicySource {
         for note in &compiled.notes {
             tracing::info!("{note}");
         }
-        let names = compiled
-            .names
-            .iter()
-            .map(|(id, exe)| (*id, exe.display().to_string()))
-            .collect();
-        Ok(Loaded {
-            policy: compiled,
-            names,
-        })
+        Ok(compiled)
     }
 }
 

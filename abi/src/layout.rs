@@ -26,7 +26,7 @@ same_layout!(crate::InodeKey, c::SIZEOF_BPFBOX_INODE_KEY, c::FIELDS_BPFBOX_INODE
 same_layout!(crate::Profile, c::SIZEOF_BPFBOX_PROFILE, c::FIELDS_BPFBOX_PROFILE, [
     mode => c::OFFSETOF_BPFBOX_PROFILE_MODE,
     flags => c::OFFSETOF_BPFBOX_PROFILE_FLAGS,
-    _reserved => c::OFFSETOF_BPFBOX_PROFILE__RESERVED,
+    rules_id => c::OFFSETOF_BPFBOX_PROFILE_RULES_ID,
 ]);
 
 same_layout!(crate::Task, c::SIZEOF_BPFBOX_TASK, c::FIELDS_BPFBOX_TASK, [
@@ -50,7 +50,7 @@ same_layout!(crate::Rule, c::SIZEOF_BPFBOX_RULE, c::FIELDS_BPFBOX_RULE, [
 ]);
 
 same_layout!(crate::FsKey, c::SIZEOF_BPFBOX_FS_KEY, c::FIELDS_BPFBOX_FS_KEY, [
-    profile_id => c::OFFSETOF_BPFBOX_FS_KEY_PROFILE_ID,
+    rules_id => c::OFFSETOF_BPFBOX_FS_KEY_RULES_ID,
     ino => c::OFFSETOF_BPFBOX_FS_KEY_INO,
     name_hash => c::OFFSETOF_BPFBOX_FS_KEY_NAME_HASH,
     dev => c::OFFSETOF_BPFBOX_FS_KEY_DEV,
@@ -58,7 +58,7 @@ same_layout!(crate::FsKey, c::SIZEOF_BPFBOX_FS_KEY, c::FIELDS_BPFBOX_FS_KEY, [
 ]);
 
 same_layout!(crate::NetKey, c::SIZEOF_BPFBOX_NET_KEY, c::FIELDS_BPFBOX_NET_KEY, [
-    profile_id => c::OFFSETOF_BPFBOX_NET_KEY_PROFILE_ID,
+    rules_id => c::OFFSETOF_BPFBOX_NET_KEY_RULES_ID,
     family => c::OFFSETOF_BPFBOX_NET_KEY_FAMILY,
     _pad => c::OFFSETOF_BPFBOX_NET_KEY__PAD,
 ]);
@@ -69,7 +69,7 @@ same_layout!(crate::PairKey, c::SIZEOF_BPFBOX_PAIR_KEY, c::FIELDS_BPFBOX_PAIR_KE
 ]);
 
 same_layout!(crate::CapKey, c::SIZEOF_BPFBOX_CAP_KEY, c::FIELDS_BPFBOX_CAP_KEY, [
-    profile_id => c::OFFSETOF_BPFBOX_CAP_KEY_PROFILE_ID,
+    rules_id => c::OFFSETOF_BPFBOX_CAP_KEY_RULES_ID,
     cap => c::OFFSETOF_BPFBOX_CAP_KEY_CAP,
     _pad => c::OFFSETOF_BPFBOX_CAP_KEY__PAD,
 ]);

@@ -31,7 +31,9 @@ pub struct InodeKey {
 pub struct Profile {
     pub mode: u32,
     pub flags: u32,
-    pub _reserved: u64,
+    /// What this profile's rules are keyed by: a hash of their content, so
+    /// that one update of the profile switches all its rules at once.
+    pub rules_id: u64,
 }
 
 /// Per-task state kept in task local storage.
@@ -81,7 +83,8 @@ pub struct Rule {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FsKey {
-    pub profile_id: u64,
+    /// The owning profile's [`Profile::rules_id`].
+    pub rules_id: u64,
     /// The object ([`SCOPE_INODE`]) or the directory ([`SCOPE_CHILD`], [`SCOPE_SUBTREE`]).
     pub ino: u64,
     /// [`SCOPE_CHILD`]: [`name_hash`] of the entry's name; otherwise 0.
@@ -94,7 +97,8 @@ pub struct FsKey {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NetKey {
-    pub profile_id: u64,
+    /// The owning profile's [`Profile::rules_id`].
+    pub rules_id: u64,
     pub family: u32,
     pub _pad: u32,
 }
@@ -103,6 +107,7 @@ pub struct NetKey {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PairKey {
+    /// The acting profile's [`Profile::rules_id`].
     pub subject: u64,
     /// 0 = an unconfined target.
     pub object: u64,
@@ -112,7 +117,8 @@ pub struct PairKey {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CapKey {
-    pub profile_id: u64,
+    /// The owning profile's [`Profile::rules_id`].
+    pub rules_id: u64,
     pub cap: u32,
     pub _pad: u32,
 }

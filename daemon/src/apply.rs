@@ -21,9 +21,14 @@ pub struct Changes {
 
 /// Makes the maps hold exactly `policy`.
 ///
-/// Order matters for safety: rules go in before the profiles and executables
-/// that use them, and executables go out before their profiles and rules, so
-/// no task ever runs under a profile whose rules are half written.
+/// Each profile switches atomically. Rules are keyed by their profile's rules
+/// id, a hash of their content (see `bpfbox_policy::compile`), so an edited
+/// profile's new rules are written under keys no hook looks up yet; then the
+/// single update of the profile's entry makes every hook see all new rules
+/// at once; then the old rules, no longer looked up, are removed. New
+/// profiles get their rules before their entry and executables; removed
+/// ones lose their executables first. No task ever sees a profile half
+/// written, a mix of two versions, or no profile in between.
 pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes, MapError> {
     let mut changes = Changes::default();
     upsert(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;

@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 1
+#define BPFBOX_ABI_VERSION 2
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -179,7 +179,13 @@ struct bpfbox_inode_key {
 struct bpfbox_profile {
 	__u32 mode; /* BPFBOX_MODE_* */
 	__u32 flags; /* BPFBOX_PROFILE_* */
-	__u64 _reserved; /* zero; room for per-profile tunables without an ABI bump */
+	/*
+	 * The id this profile's rules are keyed by in every rule map. It is a
+	 * hash of the rules' content, so an edited profile's new rules go in
+	 * under a new id without touching the old ones, and one update of this
+	 * entry switches the profile from all old rules to all new ones.
+	 */
+	__u64 rules_id;
 };
 
 /* Per-task state, in task local storage; inherited on fork and exec. */
@@ -213,7 +219,7 @@ struct bpfbox_rule {
 
 /* Key of `fs_rules`. */
 struct bpfbox_fs_key {
-	__u64 profile_id;
+	__u64 rules_id; /* the owning profile's bpfbox_profile.rules_id */
 	__u64 ino; /* INODE: the object; CHILD, SUBTREE: the directory */
 	__u64 name_hash; /* CHILD: FNV-1a of the entry name; otherwise 0 */
 	__u32 dev;
@@ -222,20 +228,20 @@ struct bpfbox_fs_key {
 
 /* Key of `net_rules`. */
 struct bpfbox_net_key {
-	__u64 profile_id;
+	__u64 rules_id;
 	__u32 family; /* AF_* */
 	__u32 _pad;
 };
 
 /* Key of `ipc_rules` (signals, ptrace) and `proc_rules` (/proc/<pid>). */
 struct bpfbox_pair_key {
-	__u64 subject; /* profile id of the acting task */
+	__u64 subject; /* rules_id of the acting task's profile */
 	__u64 object; /* profile id of the target task; 0 = unconfined */
 };
 
 /* Key of `cap_rules`: one entry per capability number. */
 struct bpfbox_cap_key {
-	__u64 profile_id;
+	__u64 rules_id;
 	__u32 cap;
 	__u32 _pad;
 };

@@ -23,7 +23,7 @@ int BPF_PROG(capable, const struct cred *cred, struct user_namespace *ns, int ca
 		return ret;
 	if (!current_subject(&s))
 		return 0;
-	key.profile_id = s.task->profile_id;
+	key.rules_id = s.rules;
 	rule = bpf_map_lookup_elem(&cap_rules, &key);
 	if (rule)
 		effective_add(&eff, rule, s.task->state);

@@ -11,11 +11,11 @@
 #ifndef __BPFBOX_FS_RULES_H
 #define __BPFBOX_FS_RULES_H
 
-static __always_inline void add_fs_rule(struct effective *eff, __u64 profile_id, __u32 scope,
+static __always_inline void add_fs_rule(struct effective *eff, __u64 rules_id, __u32 scope,
 					struct inode *inode, __u64 name_hash, __u64 state)
 {
 	struct bpfbox_fs_key key = {
-		.profile_id = profile_id,
+		.rules_id = rules_id,
 		.name_hash = name_hash,
 		.scope = scope,
 	};
@@ -93,11 +93,11 @@ static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mn
  * modifying accesses (`guard`), whether it lies in one of bpfboxd's own
  * places. `dentry` and `mnt` are plain values (read with BPF_CORE_READ).
  */
-static __always_inline void collect_fs_rules(struct effective *eff, const struct bpfbox_task *task,
-					     __u32 profile_flags, struct dentry *dentry,
-					     struct vfsmount *mnt, bool guard)
+static __always_inline void collect_fs_rules(struct effective *eff, const struct subject *s,
+					     struct dentry *dentry, struct vfsmount *mnt, bool guard)
 {
-	__u64 id = task->profile_id, state = task->state;
+	__u64 id = s->rules, state = s->task->state;
+	__u32 profile_flags = s->profile->flags;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);

@@ -29,7 +29,7 @@ static __always_inline __u32 check_task(struct subject *s, __u32 hook, struct ta
 					__u32 access, __u32 detail)
 {
 	struct bpfbox_task *other = bpf_task_storage_get(&task_state, target, 0, 0);
-	struct bpfbox_pair_key key = { .subject = s->task->profile_id };
+	struct bpfbox_pair_key key = { .subject = s->rules };
 	__u32 tgid = BPF_CORE_READ(target, tgid);
 	struct effective eff = {};
 	struct bpfbox_rule *rule;
@@ -109,6 +109,7 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 	s.profile = active_profile(tracer);
 	if (!s.profile)
 		return 0;
+	s.rules = s.profile->rules_id;
 	return verdict(check_task(&s, BPFBOX_HOOK_PTRACE_TRACEME, bpf_get_current_task_btf(),
 				  BPFBOX_IPC_PTRACE, 0));
 }

@@ -11,10 +11,16 @@ struct {
 	__type(value, struct bpfbox_task);
 } task_state SEC(".maps");
 
-/* profile id -> mode and flags */
+/*
+ * profile id -> mode, flags and rules id. Not preallocated: an update then
+ * swaps in a new element and frees the old one only after every program
+ * that may hold it has finished, so a hook never reads a half-replaced
+ * profile (a preallocated element can be reused at once).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, struct bpfbox_profile);
 } profiles SEC(".maps");

@@ -16,7 +16,7 @@ static __always_inline int check_net(__u32 hook, __u32 family, __u32 access)
 
 	if (!current_subject(&s))
 		return 0;
-	key.profile_id = s.task->profile_id;
+	key.rules_id = s.rules;
 	rule = bpf_map_lookup_elem(&net_rules, &key);
 	if (rule)
 		effective_add(&eff, rule, s.task->state);

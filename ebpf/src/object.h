@@ -3,12 +3,6 @@
 #ifndef __BPFBOX_OBJECT_H
 #define __BPFBOX_OBJECT_H
 
-/* The confined task making a request, and its (enabled) profile. */
-struct subject {
-	struct bpfbox_task *task;
-	struct bpfbox_profile *profile;
-};
-
 /*
  * False for unconfined tasks and disabled profiles: nothing to check.
  *
@@ -29,7 +23,10 @@ static __always_inline bool current_subject(struct subject *s)
 	if (BPF_CORE_READ(current, cred) != BPF_CORE_READ(current, real_cred))
 		return false;
 	s->profile = active_profile(s->task);
-	return s->profile != NULL;
+	if (!s->profile)
+		return false;
+	s->rules = s->profile->rules_id;
+	return true;
 }
 
 static __always_inline __u32 daemon_tgid(void)
@@ -106,12 +103,11 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 	if (unnameable(dentry))
 		return BPFBOX_DECISION_ALLOW;
 
-	target = add_proc_rules(&eff, s->task, BPF_CORE_READ(dentry, d_inode));
+	target = add_proc_rules(&eff, s, BPF_CORE_READ(dentry, d_inode));
 	if (target && target == daemon_tgid())
 		eff.guarded = 1;
 	else if (!target)
-		collect_fs_rules(&eff, s->task, s->profile->flags, dentry, mnt,
-				 access & BPFBOX_FS_MODIFY);
+		collect_fs_rules(&eff, s, dentry, mnt, access & BPFBOX_FS_MODIFY);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);

@@ -63,7 +63,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *exiting)
  * never fs rules, or a broad rule on all of /proc would expose every process's
  * environ and memory. Returns 0 for any other object.
  */
-static __always_inline __u32 add_proc_rules(struct effective *eff, const struct bpfbox_task *task,
+static __always_inline __u32 add_proc_rules(struct effective *eff, const struct subject *s,
 					    struct inode *inode)
 {
 	struct proc_inode *pinode;
@@ -93,11 +93,11 @@ static __always_inline __u32 add_proc_rules(struct effective *eff, const struct 
 		return tgid;
 	}
 	target = bpf_map_lookup_elem(&confined_pids, &tgid);
-	key.subject = task->profile_id;
+	key.subject = s->rules;
 	key.object = target ? target->profile_id : 0;
 	rule = bpf_map_lookup_elem(&proc_rules, &key);
 	if (rule)
-		effective_add(eff, rule, task->state);
+		effective_add(eff, rule, s->task->state);
 	return tgid;
 }
 

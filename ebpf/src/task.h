@@ -4,6 +4,16 @@
 #define __BPFBOX_TASK_H
 
 /*
+ * The confined task making a request, and its (enabled) profile. `rules` is
+ * read from the profile once, so one hook sees one version of the rules.
+ */
+struct subject {
+	struct bpfbox_task *task;
+	struct bpfbox_profile *profile;
+	__u64 rules;
+};
+
+/*
  * The only work an unconfined task pays for on every hook: one task-storage
  * lookup that finds nothing.
  */

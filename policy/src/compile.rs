@@ -269,16 +269,17 @@ pub fn compile(
             abi::Profile {
                 mode: p.mode.abi(),
                 flags,
-                _reserved: 0,
+                rules_id: id,
             },
         );
     }
     let mut lossy: BTreeSet<(u64, &'static str)> = BTreeSet::new();
-    out.fs_rules = finish(c.fs, "fs_rules", |k| k.profile_id, &mut lossy);
-    out.net_rules = finish(c.net, "net_rules", |k| k.profile_id, &mut lossy);
+    out.fs_rules = finish(c.fs, "fs_rules", |k| k.rules_id, &mut lossy);
+    out.net_rules = finish(c.net, "net_rules", |k| k.rules_id, &mut lossy);
     out.ipc_rules = finish(c.ipc, "ipc_rules", |k| k.subject, &mut lossy);
     out.proc_rules = finish(c.proc, "proc_rules", |k| k.subject, &mut lossy);
-    out.cap_rules = finish(c.cap, "cap_rules", |k| k.profile_id, &mut lossy);
+    out.cap_rules = finish(c.cap, "cap_rules", |k| k.rules_id, &mut lossy);
+    key_rules_by_content(&mut out);
     out.notes = c.notes;
     for (id, map) in lossy {
         out.notes.push(Note::ContextMerge {
@@ -287,6 +288,95 @@ pub fn compile(
         });
     }
     Ok(out)
+}
+
+/// Keys every profile's rules by a hash of the profile id and the rules'
+/// content ([`abi::Profile::rules_id`]), instead of by the profile id the
+/// compiler used so far.
+///
+/// This is what makes a reload atomic per profile: an edited profile's new
+/// rules get new keys, so they can be written while the old ones are still
+/// in force; then one update of the profile's entry switches every hook from
+/// the old rules to the new ones, and the old ones are removed unused. A
+/// profile whose rules did not change keeps its id, and nothing is written.
+fn key_rules_by_content(out: &mut CompiledPolicy) {
+    use std::hash::{Hash, Hasher};
+
+    let mut hashers: BTreeMap<u64, Fnv> =
+        out.profiles.keys().map(|&id| (id, Fnv::new(id))).collect();
+    let mut feed = |owner: u64, tag: u8, entry: &dyn Fn(&mut Fnv)| {
+        if let Some(h) = hashers.get_mut(&owner) {
+            tag.hash(h);
+            entry(h);
+        }
+    };
+    for (k, v) in &out.fs_rules {
+        feed(k.rules_id, 1, &|h| {
+            (k.ino, k.name_hash, k.dev, k.scope, v).hash(h)
+        });
+    }
+    for (k, v) in &out.net_rules {
+        feed(k.rules_id, 2, &|h| (k.family, v).hash(h));
+    }
+    for (k, v) in &out.ipc_rules {
+        feed(k.subject, 3, &|h| (k.object, v).hash(h));
+    }
+    for (k, v) in &out.proc_rules {
+        feed(k.subject, 4, &|h| (k.object, v).hash(h));
+    }
+    for (k, v) in &out.cap_rules {
+        feed(k.rules_id, 5, &|h| (k.cap, v).hash(h));
+    }
+    let ids: BTreeMap<u64, u64> = hashers
+        .into_iter()
+        .map(|(id, h)| (id, h.finish()))
+        .collect();
+    let new_id = |owner: u64| ids.get(&owner).copied().unwrap_or(owner);
+    for (id, profile) in &mut out.profiles {
+        profile.rules_id = new_id(*id);
+    }
+    macro_rules! rekey {
+        ($map:ident, $field:ident) => {
+            out.$map = std::mem::take(&mut out.$map)
+                .into_iter()
+                .map(|(mut k, v)| {
+                    k.$field = new_id(k.$field);
+                    (k, v)
+                })
+                .collect();
+        };
+    }
+    rekey!(fs_rules, rules_id);
+    rekey!(net_rules, rules_id);
+    rekey!(ipc_rules, subject);
+    rekey!(proc_rules, subject);
+    rekey!(cap_rules, rules_id);
+}
+
+/// FNV-1a, 64 bits: stable across runs and builds, unlike std's
+/// `DefaultHasher`, so a restarted daemon computes the same rules ids and
+/// rewrites nothing.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new(seed: u64) -> Self {
+        let mut h = Self(abi::FNV_OFFSET);
+        std::hash::Hasher::write_u64(&mut h, seed);
+        h
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(abi::FNV_PRIME);
+        }
+    }
 }
 
 fn finish<K: Ord>(
@@ -359,7 +449,7 @@ impl Compiler<'_> {
             add(
                 &mut self.fs,
                 FsKey {
-                    profile_id: id,
+                    rules_id: id,
                     ino: exe.ino,
                     name_hash: 0,
                     dev: exe.dev,
@@ -378,7 +468,7 @@ impl Compiler<'_> {
             };
             for family in rule.object.families.iter().flat_map(|f| f.families()) {
                 let key = NetKey {
-                    profile_id: id,
+                    rules_id: id,
                     family: family.0,
                     _pad: 0,
                 };
@@ -438,7 +528,7 @@ impl Compiler<'_> {
                 .flat_map(|c| c.capabilities())
             {
                 let key = CapKey {
-                    profile_id: id,
+                    rules_id: id,
                     cap: cap.0,
                     _pad: 0,
                 };
@@ -500,7 +590,7 @@ impl Compiler<'_> {
         };
         for &(ino, name_hash, dev, scope) in &keys.keys {
             let key = FsKey {
-                profile_id: id,
+                rules_id: id,
                 ino,
                 name_hash,
                 dev,
@@ -705,16 +795,53 @@ mod tests {
         let exes: Vec<(u64, InodeKey)> = c
             .names
             .iter()
-            .filter_map(|(id, exe)| r.inode(exe).map(|k| (*id, k)))
+            .filter_map(|(id, exe)| r.inode(exe).map(|k| (c.profiles[id].rules_id, k)))
             .collect();
         c.fs_rules.retain(|k, _| {
-            !exes.iter().any(|(id, exe)| {
-                k.profile_id == *id
+            !exes.iter().any(|(rules, exe)| {
+                k.rules_id == *rules
                     && k.scope == abi::SCOPE_INODE
                     && (k.ino, k.dev) == (exe.ino, exe.dev)
             })
         });
         c
+    }
+
+    #[test]
+    fn rules_id_changes_with_the_rules_and_only_with_them() {
+        let r = machine();
+        let a = profile("profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\n");
+        let b =
+            profile("profile = '/bin/other'\n[[net]]\nfamily = 'inet'\noperation = 'connect'\n");
+        let edited = profile(
+            "profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = ['read', 'write']\n",
+        );
+        let mut complain = a.clone();
+        complain.mode = Mode::Complain;
+        let before = compile(&[a.clone(), b.clone()], &r, now()).unwrap();
+        let after = compile(&[edited.clone(), b.clone()], &r, now()).unwrap();
+        let moded = compile(&[complain, b.clone()], &r, now()).unwrap();
+        let rules = |c: &CompiledPolicy, p: &Profile| c.profiles[&p.id()].rules_id;
+        assert_ne!(
+            rules(&before, &a),
+            rules(&after, &a),
+            "edited rules get new keys"
+        );
+        assert_eq!(
+            rules(&before, &b),
+            rules(&after, &b),
+            "untouched profile keeps its keys"
+        );
+        assert_eq!(
+            rules(&before, &a),
+            rules(&moded, &a),
+            "a mode change rewrites no rule"
+        );
+        assert!(after
+            .fs_rules
+            .keys()
+            .all(|k| k.rules_id != rules(&before, &a)));
+        assert_eq!(before.net_rules, after.net_rules);
     }
 
     #[test]
@@ -724,7 +851,7 @@ mod tests {
         let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
         let exe = key(&r, "/bin/app");
         let own = FsKey {
-            profile_id: p.id(),
+            rules_id: c.profiles[&p.id()].rules_id,
             ino: exe.ino,
             name_hash: 0,
             dev: exe.dev,
@@ -743,14 +870,14 @@ mod tests {
         let etc = key(&r, "/etc");
         let passwd = key(&r, "/etc/passwd");
         let child = FsKey {
-            profile_id: p.id(),
+            rules_id: c.profiles[&p.id()].rules_id,
             ino: etc.ino,
             name_hash: abi::name_hash(b"passwd"),
             dev: etc.dev,
             scope: abi::SCOPE_CHILD,
         };
         let inode = FsKey {
-            profile_id: p.id(),
+            rules_id: c.profiles[&p.id()].rules_id,
             ino: passwd.ino,
             name_hash: 0,
             dev: passwd.dev,
@@ -877,7 +1004,7 @@ mod tests {
         );
         let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
         let inet = NetKey {
-            profile_id: p.id(),
+            rules_id: c.profiles[&p.id()].rules_id,
             family: 2,
             _pad: 0,
         };
@@ -901,7 +1028,7 @@ mod tests {
         let other = profile("profile = '/bin/other'\n");
         let c = compile(&[app.clone(), other.clone()], &r, now()).unwrap();
         let pair = |object| PairKey {
-            subject: app.id(),
+            subject: c.profiles[&app.id()].rules_id,
             object,
         };
         assert_eq!(
@@ -932,7 +1059,7 @@ mod tests {
         let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
         assert_eq!(c.cap_rules.len(), 41);
         let bind = CapKey {
-            profile_id: p.id(),
+            rules_id: c.profiles[&p.id()].rules_id,
             cap: 10,
             _pad: 0,
         };

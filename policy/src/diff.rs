@@ -42,8 +42,8 @@ impl<K: Ord, V> MapDiff<K, V> {
     }
 }
 
-/// The changes that concern one profile. An entry belongs to the profile it
-/// is keyed by (`profile_id`, `subject`); an `exe_profiles` entry to the
+/// The changes that concern one profile. A rule entry belongs to the profile
+/// whose rules id keys it (old or new); an `exe_profiles` entry to the
 /// profile it points to (the old one for a removal).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileDiff {
@@ -128,12 +128,20 @@ pub fn diff(old: &CompiledPolicy, new: &CompiledPolicy) -> PolicyDiff {
     for (id, d) in split(&old.profiles, &new.profiles, |k, _| *k) {
         out.profiles.entry(id).or_default().profile = d;
     }
+    // rules are keyed by rules id: old and new ids both lead to the profile
+    let profile_of: BTreeMap<u64, u64> = old
+        .profiles
+        .iter()
+        .chain(&new.profiles)
+        .map(|(id, p)| (p.rules_id, *id))
+        .collect();
+    let owner = |rules_id: u64| profile_of.get(&rules_id).copied().unwrap_or(rules_id);
     group!(exe_profiles, |_, v| *v);
-    group!(fs_rules, |k, _| k.profile_id);
-    group!(net_rules, |k, _| k.profile_id);
-    group!(ipc_rules, |k, _| k.subject);
-    group!(proc_rules, |k, _| k.subject);
-    group!(cap_rules, |k, _| k.profile_id);
+    group!(fs_rules, |k, _| owner(k.rules_id));
+    group!(net_rules, |k, _| owner(k.rules_id));
+    group!(ipc_rules, |k, _| owner(k.subject));
+    group!(proc_rules, |k, _| owner(k.subject));
+    group!(cap_rules, |k, _| owner(k.rules_id));
     out.profiles.retain(|_, d| !d.is_empty());
     out
 }
@@ -223,8 +231,14 @@ mod tests {
             d.profiles.keys().copied().collect::<BTreeSet<_>>(),
             [a, b, c].into()
         );
-        assert_eq!(d.profiles[&a].fs_rules.update.len(), 1);
-        assert_eq!(d.profiles[&a].len(), 1);
+        // all of an edited profile's rules (/etc/** and its own executable)
+        // move to new keys, its new rules id, and its entry switches to
+        // them: no rule is updated in place
+        assert_eq!(d.profiles[&a].fs_rules.insert.len(), 2);
+        assert_eq!(d.profiles[&a].fs_rules.remove.len(), 2);
+        assert!(d.profiles[&a].fs_rules.update.is_empty());
+        assert_eq!(d.profiles[&a].profile.update.len(), 1);
+        assert_eq!(d.profiles[&a].len(), 5);
         assert_eq!(d.profiles[&b].net_rules.remove.len(), 1);
         assert_eq!(d.profiles[&b].profile.remove.len(), 1);
         assert_eq!(d.profiles[&b].exe_profiles.remove.len(), 1);

@@ -86,6 +86,7 @@ fn kernel_fs(
     path: &str,
 ) -> Option<[u32; 3]> {
     let flags = c.profiles[&id].flags;
+    let rules = c.profiles[&id].rules_id;
     let mut found: Option<[u32; 3]> = None;
     let mut add = |key: FsKey| {
         if let Some(rule) = c.fs_rules.get(&key) {
@@ -99,7 +100,7 @@ fn kernel_fs(
     let path = Path::new(path);
     let object = inode(path);
     add(FsKey {
-        profile_id: id,
+        rules_id: rules,
         ino: object.ino,
         name_hash: 0,
         dev: object.dev,
@@ -109,7 +110,7 @@ fn kernel_fs(
         if flags & abi::PROFILE_HAS_CHILD_RULES != 0 {
             let dir = inode(parent);
             add(FsKey {
-                profile_id: id,
+                rules_id: rules,
                 ino: dir.ino,
                 name_hash: abi::name_hash(name.to_str().unwrap().as_bytes()),
                 dev: dir.dev,
@@ -120,7 +121,7 @@ fn kernel_fs(
     for ancestor in path.ancestors().take(abi::MAX_ANCESTORS as usize) {
         let dir = inode(ancestor);
         add(FsKey {
-            profile_id: id,
+            rules_id: rules,
             ino: dir.ino,
             name_hash: 0,
             dev: dir.dev,
@@ -290,6 +291,8 @@ fn kernel(
     request: &Request,
 ) -> Decision {
     let id = bpfbox_policy::profile_id(Path::new(APP));
+    // the kernel looks rules up by the profile's rules id
+    let rules = c.profiles.get(&id).map_or(id, |p| p.rules_id);
     let target_id = |t: &TaskTarget| match t {
         TaskTarget::SameProcess => id,
         TaskTarget::Profile(p) if c.names.values().any(|n| n == p) => bpfbox_policy::profile_id(p),
@@ -304,7 +307,7 @@ fn kernel(
             kernel_key(
                 &c.net_rules,
                 &NetKey {
-                    profile_id: id,
+                    rules_id: rules,
                     family: family.0,
                     _pad: 0,
                 },
@@ -316,7 +319,7 @@ fn kernel(
             kernel_key(
                 &c.ipc_rules,
                 &PairKey {
-                    subject: id,
+                    subject: rules,
                     object: target_id(target),
                 },
                 state,
@@ -327,7 +330,7 @@ fn kernel(
             kernel_key(
                 &c.ipc_rules,
                 &PairKey {
-                    subject: id,
+                    subject: rules,
                     object: target_id(target),
                 },
                 state,
@@ -343,7 +346,7 @@ fn kernel(
                 kernel_key(
                     &c.proc_rules,
                     &PairKey {
-                        subject: id,
+                        subject: rules,
                         object: target_id(target),
                     },
                     state,
@@ -356,7 +359,7 @@ fn kernel(
             kernel_key(
                 &c.cap_rules,
                 &CapKey {
-                    profile_id: id,
+                    rules_id: rules,
                     cap: cap.0,
                     _pad: 0,
                 },

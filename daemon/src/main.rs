@@ -4,6 +4,7 @@
 
 mod apply;
 mod cli;
+mod counters;
 mod events;
 mod identity;
 mod instance;
@@ -22,7 +23,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::maps::{MapData, RingBuf};
 use clap::Parser as _;
 use tokio::{io::unix::AsyncFd, signal::unix::SignalKind};
 use tracing_subscriber::EnvFilter;
@@ -102,8 +103,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         .build()?;
     let dir = cli.policy_dir.clone();
     runtime.block_on(async move {
-        let reader = tokio::spawn(read_events(events, Arc::clone(&names)));
-        tokio::spawn(watch_losses(stats));
+        let counters = counters::Counters::new(stats);
+        let reader = tokio::spawn(read_events(
+            events,
+            Arc::clone(&names),
+            Arc::clone(&counters),
+        ));
+        tokio::spawn(counters::report(counters));
         let (_watcher, mut edits) =
             watch::watch(&dir).context("failed to watch the policy directory")?;
         let mut hup = tokio::signal::unix::signal(SignalKind::hangup())?;
@@ -201,36 +207,12 @@ fn guard_daemon(kernel: &mut kernel::Kernel, cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sums a per-CPU counter.
-fn stat(stats: &PerCpuArray<MapData, u64>, index: u32) -> u64 {
-    stats
-        .get(&index, 0)
-        .map(|values| values.iter().sum())
-        .unwrap_or(0)
-}
-
-/// Reports events the kernel could not queue because the ring buffer was
-/// full: they are counted in the kernel, never silently gone.
-async fn watch_losses(stats: PerCpuArray<MapData, u64>) {
-    let mut reported = stat(&stats, bpfbox_abi::STAT_LOST);
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
-        tick.tick().await;
-        let lost = stat(&stats, bpfbox_abi::STAT_LOST);
-        if lost > reported {
-            tracing::warn!(
-                lost = lost - reported,
-                total_lost = lost,
-                delivered = stat(&stats, bpfbox_abi::STAT_EVENTS),
-                "events lost: the ring buffer was full"
-            );
-            reported = lost;
-        }
-    }
-}
-
 /// Drains the ring buffer and prints one line per event.
-async fn read_events(ring: RingBuf<MapData>, names: ProfileNames) -> anyhow::Result<()> {
+async fn read_events(
+    ring: RingBuf<MapData>,
+    names: ProfileNames,
+    counters: Arc<counters::Counters>,
+) -> anyhow::Result<()> {
     // SAFETY: the ring buffer owns its fd and keeps it open, unchanged, for
     // as long as the AsyncFd (which owns the ring buffer) lives.
     let mut fd = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
@@ -240,6 +222,7 @@ async fn read_events(ring: RingBuf<MapData>, names: ProfileNames) -> anyhow::Res
         let mut guard = fd.readable_mut().await?;
         let ring = guard.get_inner_mut();
         while let Some(item) = ring.next() {
+            counters.count_received();
             let Some(event) = bpfbox_abi::Event::from_bytes(&item) else {
                 tracing::warn!(len = item.len(), "short event record");
                 continue;

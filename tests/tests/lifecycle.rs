@@ -124,3 +124,95 @@ fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
         "events flow again: {line}"
     );
 }
+
+/// Unix time `secs` from now, as the policy's `expires` takes it.
+fn unix_in(secs: u64) -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + secs
+}
+
+#[test]
+fn a_temporary_rule_expires_on_time_even_across_a_restart() {
+    let sandbox = Sandbox::new("expiry");
+    let probe = sandbox.probe("probe");
+    let a = sandbox.file("a", "a\n");
+    sandbox.profile("probe.toml", &profile(&probe, &[]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    // the grant is made once the daemon runs, so that its slow first start
+    // (verifying every program under emulation) does not eat the window
+    let until = unix_in(25);
+    let grant = format!(
+        "{}\n[[fs]]\nfile = \"{}\"\naccess = \"read\"\nexpires = {until}\n",
+        profile(&probe, &[]),
+        a.display()
+    );
+    sandbox.save_profile("probe.toml", &grant);
+    daemon.wait_log(2, applied);
+    assert_eq!(run(&probe, &["open", s(&a), "read"]).code, 0, "granted");
+
+    daemon.kill_hard();
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    assert!(unix_in(0) < until, "the restart took too long to test this");
+    assert_eq!(
+        run(&probe, &["open", s(&a), "read"]).code,
+        0,
+        "the new daemon keeps the unexpired grant"
+    );
+    daemon.wait_log(1, |l| l.contains("a temporary rule expired"));
+    assert!(unix_in(0) >= until, "expired on time, not early");
+    daemon.wait_log(2, applied);
+    assert_eq!(
+        run(&probe, &["open", s(&a), "read"]).code,
+        DENIED,
+        "the grant ended without anyone touching the policy"
+    );
+}
+
+#[test]
+fn a_flood_of_a_million_denials_is_fully_accounted_for_and_the_daemon_stays_responsive() {
+    const FLOOD: u64 = 1_000_000;
+    let sandbox = Sandbox::new("flood");
+    let probe = sandbox.probe("probe");
+    let secret = sandbox.file("secret", "x\n");
+    let other = sandbox.file("other", "y\n");
+    sandbox.profile("probe.toml", &profile(&probe, &[]));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+
+    let out = run(&probe, &["flood", &FLOOD.to_string(), s(&secret)]);
+    assert!(
+        out.stdout.contains(&format!("denied={FLOOD}")),
+        "every open was denied: {out:?}"
+    );
+    // every denial reached the daemon or was counted as lost by the kernel
+    let counters = |l: &str| {
+        let field = |name: &str| -> u64 {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("received"), field("lost"), field("denied"))
+    };
+    daemon.wait_log(1, |l| {
+        l.contains("event counters") && {
+            let (received, lost, denied) = counters(l);
+            denied == FLOOD && received + lost == FLOOD
+        }
+    });
+    // responsive: an edit made right after the flood is applied
+    sandbox.save_profile("probe.toml", &profile(&probe, &[&other]));
+    daemon.wait_log(2, applied);
+    assert_eq!(run(&probe, &["open", s(&other), "read"]).code, 0);
+    // bounded: the flood's events were coalesced, not kept one by one
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(rss_kib < 128 * 1024, "peak memory {rss_kib} KiB");
+}

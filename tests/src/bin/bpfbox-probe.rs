@@ -101,6 +101,7 @@ fn run(op: &[&str]) -> u8 {
         ["unix-connect", path] => report(UnixStream::connect(path).map(drop)),
         ["fd-reopen", path] => report(fd_reopen(path)),
         ["uring-open", path] => report(uring_open(path)),
+        ["flood", count, path] => flood(count.parse().unwrap_or(0), path),
         ["fork-open", path, mode] => fork_and(|| report(open(path, mode))),
         ["thread-taint", taint, secret] => thread_taint(taint, secret),
         ["exec", program, rest @ ..] => report(exec(program, rest)),
@@ -307,6 +308,24 @@ fn fork_and(child: impl FnOnce() -> u8) -> u8 {
                 FAILED
             }
         }
+    }
+}
+
+/// Tries to open `path` for reading `count` times and prints how often the
+/// kernel said EPERM: the source of a denial flood.
+fn flood(count: u64, path: &str) -> u8 {
+    let mut denied = 0u64;
+    for _ in 0..count {
+        match fs::File::open(path) {
+            Err(err) if err.raw_os_error() == Some(libc::EPERM) => denied += 1,
+            _ => {}
+        }
+    }
+    println!("denied={denied}");
+    if denied == count {
+        DENIED
+    } else {
+        FAILED
     }
 }
 

@@ -38,6 +38,9 @@ pub enum Command {
     /// Check whether this machine can run bpfbox: root, BTF, BPF LSM active,
     /// and the kernel accepting the programs. Exits 0 when it can.
     Preflight,
+    /// Say whether bpfbox is enforcing and a daemon serves it. Exits 0 when
+    /// both, 1 when enforcing without a daemon, 3 when nothing is loaded.
+    Status,
     /// Detach bpfbox's programs: stop confining anything. Stopping the
     /// daemon does not do this; confinement outlives it by design.
     Unload,

@@ -358,6 +358,56 @@ pub fn unload() -> Result<(), KernelError> {
     remove_pins(Path::new(PIN_ROOT))
 }
 
+/// What is pinned, for `bpfboxd status`: read without loading anything.
+#[derive(Debug)]
+pub struct PinnedState {
+    /// This build's pin directory.
+    pub dir: PathBuf,
+    /// Every program and map of this ABI version is pinned: enforcing.
+    pub complete: bool,
+    /// Pin directories of other ABI versions (`v1`, …).
+    pub other_versions: Vec<String>,
+    /// Entries of the `profiles` map: the profiles the kernel enforces.
+    pub profiles: Option<usize>,
+    /// The kernel's counters (`BPFBOX_STAT_*`), summed over CPUs, since the
+    /// programs were loaded.
+    pub stats: Option<Vec<u64>>,
+}
+
+/// Reads the pinned set of this ABI version, if any.
+pub fn pinned_state() -> PinnedState {
+    let dir = pin_dir();
+    let pins = map_pins(&dir);
+    let profiles = MapData::from_pin(pins.join(maps::PROFILES))
+        .ok()
+        .and_then(|m| HashMap::<_, u64, Profile>::try_from(Map::HashMap(m)).ok())
+        .map(|m| m.keys().filter(Result::is_ok).count());
+    let stats = MapData::from_pin(pins.join(maps::STATS))
+        .ok()
+        .and_then(|m| PerCpuArray::<_, u64>::try_from(Map::PerCpuArray(m)).ok())
+        .map(|m| {
+            (0..bpfbox_abi::STAT_COUNT)
+                .map(|i| m.get(&i, 0).map_or(0, |v| v.iter().sum()))
+                .collect()
+        });
+    let current = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut other_versions: Vec<String> = fs::read_dir(PIN_ROOT)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| Some(n) != current.as_ref())
+        .collect();
+    other_versions.sort();
+    PinnedState {
+        complete: pinned_set_complete(&dir),
+        dir,
+        other_versions,
+        profiles,
+        stats,
+    }
+}
+
 fn pinned_set_complete(dir: &Path) -> bool {
     all_programs().all(|p| link_pins(dir).join(p).exists())
         && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())

@@ -13,6 +13,7 @@ mod notify;
 mod policy_source;
 mod preflight;
 mod pseudofs;
+mod status;
 mod watch;
 
 use std::{
@@ -47,6 +48,9 @@ fn main() -> ExitCode {
         Some(Command::Preflight) => preflight_command(),
         Some(Command::Unload) => unload_command(cli.lock_file.as_path()),
         Some(Command::Check { ref paths }) => return policy_source::check_command(&cli, paths),
+        Some(Command::Status) => {
+            return ExitCode::from(status::status(&cli.lock_file, &cli.policy_dir))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,6 +26,15 @@ fn profile(probe: &Path, readable: &[&PathBuf]) -> String {
     text
 }
 
+/// `bpfboxd status` for the daemon of `sandbox`.
+fn status(sandbox: &Sandbox) -> bpfbox_tests::Outcome {
+    let lock = sandbox.policy_dir().join("bpfboxd.lock");
+    run(
+        &bpfbox_tests::bin_dir().join("bpfboxd"),
+        &["status", "--lock-file", s(&lock)],
+    )
+}
+
 fn applied(line: &str) -> bool {
     line.contains("policy applied")
 }
@@ -109,6 +118,7 @@ fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
         out.code, DENIED,
         "no daemon runs, and the probe is still confined: {out:?}"
     );
+    assert_eq!(status(&sandbox).code, 1, "status: enforcing without a daemon");
 
     let daemon = Daemon::start(&sandbox.policy_dir());
     assert!(
@@ -118,6 +128,9 @@ fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
     );
     let out = run(&probe, &["open", s(&secret), "read"]);
     assert_eq!(out.code, DENIED);
+    let running = status(&sandbox);
+    assert_eq!(running.code, 0, "status: running: {running:?}");
+    assert!(running.stdout.contains(&format!("running (pid {})", daemon.pid())));
     let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
     assert!(
         line.starts_with("action=DENY "),

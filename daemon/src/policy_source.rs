@@ -43,6 +43,32 @@ impl Resolver for Machine {
 pub struct PolicySource {
     dir: PathBuf,
     last_good: BTreeMap<PathBuf, Profile>,
+    view: PolicyView,
+}
+
+/// What the last load found, for the D-Bus API: the profiles in force, the
+/// file each came from, and every problem.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyView {
+    /// The profiles in force, by profile id.
+    pub profiles: BTreeMap<u64, ProfileView>,
+    /// Errors and warnings of the last load, all files.
+    pub problems: Vec<bpfbox_policy::Diagnostic>,
+}
+
+/// One profile in force.
+#[derive(Debug, Clone)]
+pub struct ProfileView {
+    /// The profile as its file says (its last good version).
+    pub profile: Profile,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The file was never good: its executable is confined with nothing
+    /// allowed until the file is fixed.
+    pub lockdown: bool,
+    /// The first error of its file, when the file's current text is
+    /// rejected (the last good version is in force).
+    pub last_error: Option<String>,
 }
 
 impl PolicySource {
@@ -61,7 +87,18 @@ impl PolicySource {
         Ok(Self {
             dir: dir.to_path_buf(),
             last_good: BTreeMap::new(),
+            view: PolicyView::default(),
         })
+    }
+
+    /// The policy directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the last [`load`](Self::load) found.
+    pub fn view(&self) -> &PolicyView {
+        &self.view
     }
 
     /// Reads the directory and compiles it at `now`.
@@ -111,7 +148,13 @@ impl PolicySource {
         self.last_good.retain(|file, _| present.contains(file));
         // a lockdown never replaces a good profile of the same executable
         lockdowns.retain(|l| !self.last_good.values().any(|p| p.profile == l.profile));
-        let profiles: Vec<Profile> = self.last_good.values().cloned().chain(lockdowns).collect();
+        let profiles: Vec<Profile> = self
+            .last_good
+            .values()
+            .cloned()
+            .chain(lockdowns.iter().cloned())
+            .collect();
+        self.view = view(&profiles, &lockdowns, report.diagnostics);
 
         let machine = Machine {
             mounts: identity::Mounts::read().context("failed to read mountinfo")?,
@@ -124,6 +167,33 @@ impl PolicySource {
         }
         Ok(compiled)
     }
+}
+
+fn view(
+    profiles: &[Profile],
+    lockdowns: &[Profile],
+    problems: Vec<bpfbox_policy::Diagnostic>,
+) -> PolicyView {
+    let first_error = |file: &Path| {
+        problems
+            .iter()
+            .find(|d| d.is_error() && d.path == file)
+            .map(ToString::to_string)
+    };
+    let profiles = profiles
+        .iter()
+        .map(|p| {
+            let file = p.source.clone().unwrap_or_else(|| p.profile.clone());
+            let view = ProfileView {
+                lockdown: lockdowns.iter().any(|l| l.source == p.source),
+                last_error: first_error(&file),
+                file,
+                profile: p.clone(),
+            };
+            (p.id(), view)
+        })
+        .collect();
+    PolicyView { profiles, problems }
 }
 
 /// A fresh id for this daemon run: rules that last `until restart` carry

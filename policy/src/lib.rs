@@ -23,6 +23,7 @@ mod access;
 mod compile;
 mod context;
 mod decide;
+mod describe;
 mod diagnostics;
 mod diff;
 mod entry;
@@ -43,6 +44,7 @@ pub use context::{ContextError, ContextProbe, MAX_CONTEXTS};
 pub use decide::{
     decide_entry, Decision, Policy, Reason, Request, TaskTarget, Verdict, OWN_EXECUTABLE_RULE,
 };
+pub use describe::{describe_rule, print_rule};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
 pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
 pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};

@@ -118,7 +118,11 @@ fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
         out.code, DENIED,
         "no daemon runs, and the probe is still confined: {out:?}"
     );
-    assert_eq!(status(&sandbox).code, 1, "status: enforcing without a daemon");
+    assert_eq!(
+        status(&sandbox).code,
+        1,
+        "status: enforcing without a daemon"
+    );
 
     let daemon = Daemon::start(&sandbox.policy_dir());
     assert!(
@@ -130,7 +134,9 @@ fn killing_the_daemon_leaves_processes_confined_and_a_new_one_adopts_them() {
     assert_eq!(out.code, DENIED);
     let running = status(&sandbox);
     assert_eq!(running.code, 0, "status: running: {running:?}");
-    assert!(running.stdout.contains(&format!("running (pid {})", daemon.pid())));
+    assert!(running
+        .stdout
+        .contains(&format!("running (pid {})", daemon.pid())));
     let line = daemon.wait_event(|l| l.contains(&format!(" pid={} ", out.pid())));
     assert!(
         line.starts_with("action=DENY "),

@@ -25,6 +25,7 @@ mod context;
 mod decide;
 mod diagnostics;
 mod diff;
+mod edit;
 mod entry;
 mod expiry;
 mod glob;
@@ -45,6 +46,7 @@ pub use decide::{
 };
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
 pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
+pub use edit::{EditError, NewRule, ProfileEdit};
 pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
 pub use load::{lint, load_dir, load_file, LoadReport, Rejected, MAX_FILE_SIZE};

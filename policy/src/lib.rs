@@ -11,8 +11,12 @@
 //!     kernel map entries;
 //!  3. on reload, [`diff`] the old and new compiled policies and apply the
 //!     [`PolicyDiff`] profile by profile;
-//!  4. after editing a [`Profile`] (toggling a rule by id, adding a
-//!     temporary grant), write it back with [`print()`].
+//!  4. to change a profile file (toggling a rule by id, adding a
+//!     temporary grant, switching the mode), [`ProfileEdit`] edits its TOML
+//!     keeping the user's comments and layout, and [`store::commit`] writes
+//!     it atomically unless the file changed meanwhile; [`store::create`]
+//!     adds a new file. [`print()`] writes a [`Profile`] canonically, for
+//!     files no person has touched.
 //!
 //! [`Policy::decide`] answers "would this be allowed, and by which rule"
 //! without a kernel; [`decide_entry`] is the exact kernel procedure, the
@@ -34,6 +38,7 @@ mod model;
 mod parse;
 mod print;
 mod resolve;
+pub mod store;
 
 pub use access::{
     signal_access, Actions, Capability, Family, FsAccess, NetOps, Signals, Vocabulary,

@@ -141,6 +141,12 @@ pub fn check_file_name(name: &str) -> Result<(), StoreError> {
 /// (not its ACLs, extended attributes or security label). An edit that
 /// changed nothing writes nothing.
 pub fn commit(edit: &ProfileEdit) -> Result<Profile, StoreError> {
+    commit_with(edit, || {})
+}
+
+/// [`commit`], calling `before_recheck` once the temporary file is written:
+/// tests use it to change the file at the last moment.
+fn commit_with(edit: &ProfileEdit, before_recheck: impl FnOnce()) -> Result<Profile, StoreError> {
     let text = edit.text();
     let profile = check_text(&text, edit.path()).map_err(StoreError::Invalid)?;
     if text == edit.original() {
@@ -172,6 +178,7 @@ pub fn commit(edit: &ProfileEdit) -> Result<Profile, StoreError> {
             .map_err(io_error(&tmp.path))?;
     }
     tmp.file.sync_all().map_err(io_error(&tmp.path))?;
+    before_recheck();
     ensure_unchanged(path, edit.original())?;
     fs::rename(&tmp.path, path).map_err(io_error(path))?;
     tmp.keep();
@@ -367,4 +374,39 @@ fn random() -> u64 {
             .map_or(0, |d| u64::from(d.subsec_nanos())),
     );
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_while_the_new_text_is_written_is_caught_and_the_temporary_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.toml");
+        let text = "profile = '/bin/app'\n[[fs]]\nid = 'a'\nfile = '/a'\naccess = 'read'\n";
+        fs::write(&path, text).unwrap();
+        let mut edit = ProfileEdit::open(&path).unwrap();
+        edit.set_rule_enabled("a", false).unwrap();
+        let theirs = format!("{text}# theirs\n");
+        let mut temporaries = Vec::new();
+        let err = commit_with(&edit, || {
+            temporaries = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".app.toml.tmp-"))
+                .collect();
+            fs::write(&path, &theirs).unwrap();
+        })
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert_eq!(
+            temporaries.len(),
+            1,
+            "the new text was staged in a hidden file"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only app.toml is left");
+    }
 }

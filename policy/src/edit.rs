@@ -308,10 +308,19 @@ impl ProfileEdit {
     }
 
     /// Sets when rule `id` expires; [`Expiry::Never`] removes `expires`.
-    /// Times are written as `YYYY-MM-DDTHH:MM:SSZ` strings. The rule keeps
-    /// its id.
+    /// Times are written as `YYYY-MM-DDTHH:MM:SSZ` strings. A rule that
+    /// already expires then is left as written. The rule keeps its id.
     pub fn set_rule_expires(&mut self, id: &str, expires: &Expiry) -> Result<(), EditError> {
         let (kind, index) = self.locate(id)?;
+        let current = self
+            .profile
+            .rules()
+            .into_iter()
+            .find(|r| r.kind == kind && r.index == index)
+            .map(|r| r.expires.clone());
+        if current.as_ref() == Some(expires) {
+            return Ok(());
+        }
         self.apply(|doc| {
             if let Some(mut rule) = rule_table(doc, kind, index) {
                 match expires.to_toml_string() {

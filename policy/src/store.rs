@@ -2,7 +2,7 @@
 //! a change someone else made in the meantime.
 //!
 //! A file is replaced by writing a hidden temporary file next to it
-//! (`.NAME.tmp-<pid>-<random>`, which [`load_dir`](crate::load_dir) skips),
+//! (`.NAME.tmp-<pid>-<random>`, which [`load_dir`] skips),
 //! syncing it, and renaming it over the original, so a reader (the daemon's
 //! reload, a crash at any point) sees the old file or the new one, never a
 //! mix. The directory is synced afterwards so the rename survives a power

@@ -613,3 +613,11 @@ fn validate_returns_the_edited_profile() {
     assert_eq!(p.source.as_deref(), Some(Path::new(PATH)));
     assert_eq!(&p, e.profile());
 }
+
+#[test]
+fn an_unchanged_expiry_keeps_the_users_spelling() {
+    let text = "profile = '/bin/a'\n[[fs]]\nid = 'x'\nfile = '/a'\naccess = 'read'\nexpires = 1795946400\n";
+    let mut e = edit(text);
+    e.set_rule_expires("x", &Expiry::At(1_795_946_400)).unwrap();
+    assert_eq!(e.text(), text);
+}

@@ -11,8 +11,12 @@
 //!     kernel map entries;
 //!  3. on reload, [`diff`] the old and new compiled policies and apply the
 //!     [`PolicyDiff`] profile by profile;
-//!  4. after editing a [`Profile`] (toggling a rule by id, adding a
-//!     temporary grant), write it back with [`print()`].
+//!  4. to change a profile file (toggling a rule by id, adding a
+//!     temporary grant, switching the mode), [`ProfileEdit`] edits its TOML
+//!     keeping the user's comments and layout, and [`store::commit`] writes
+//!     it atomically unless the file changed meanwhile; [`store::create`]
+//!     adds a new file. [`print()`] writes a [`Profile`] canonically, for
+//!     files no person has touched.
 //!
 //! [`Policy::decide`] answers "would this be allowed, and by which rule"
 //! without a kernel; [`decide_entry`] is the exact kernel procedure, the
@@ -26,6 +30,7 @@ mod decide;
 mod describe;
 mod diagnostics;
 mod diff;
+mod edit;
 mod entry;
 mod expiry;
 mod glob;
@@ -34,6 +39,7 @@ mod model;
 mod parse;
 mod print;
 mod resolve;
+pub mod store;
 
 pub use access::{
     signal_access, Actions, Capability, Family, FsAccess, NetOps, Signals, Vocabulary,
@@ -47,6 +53,7 @@ pub use decide::{
 pub use describe::{describe_rule, print_rule};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
 pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
+pub use edit::{EditError, NewRule, ProfileEdit};
 pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
 pub use load::{lint, load_dir, load_file, LoadReport, Rejected, MAX_FILE_SIZE};

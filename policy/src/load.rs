@@ -224,7 +224,7 @@ impl Loader {
     }
 }
 
-fn read_limited(path: &Path) -> Result<String, Problem> {
+pub(crate) fn read_limited(path: &Path) -> Result<String, Problem> {
     let io = |err: std::io::Error| Problem::Io {
         message: err.to_string(),
     };

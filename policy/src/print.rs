@@ -1,5 +1,7 @@
-//! Writing a profile as canonical TOML: what the daemon saves after the GUI
-//! changes a profile. Parsing the output gives the same profile back.
+//! Writing a profile as canonical TOML, for a profile that has no file yet
+//! (a new one made from scratch). Parsing the output gives the same profile
+//! back. Changes to existing files go through [`crate::ProfileEdit`], which
+//! keeps what people wrote there.
 //!
 //! Canonical means: top-level keys first in a fixed order, then the rules
 //! kind by kind (`fs`, `net`, `signal`, `proc`, `ptrace`, `capability`) in

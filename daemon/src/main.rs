@@ -4,6 +4,10 @@
 
 mod apply;
 mod cli;
+// Built ahead of their use in the event loop, which is wired up next: until
+// then parts of them have no caller outside their tests.
+#[allow(dead_code)]
+mod coalesce;
 mod events;
 mod identity;
 mod instance;
@@ -12,8 +16,6 @@ mod notify;
 mod policy_source;
 mod preflight;
 mod pseudofs;
-// Built ahead of their use in the event loop, which is wired up next: until
-// then parts of them have no caller outside their tests.
 #[allow(dead_code)]
 mod record;
 mod watch;

@@ -9,6 +9,8 @@ mod cli;
 #[allow(dead_code)]
 mod coalesce;
 mod events;
+#[allow(dead_code)]
+mod history;
 mod identity;
 mod instance;
 mod kernel;

@@ -9,22 +9,58 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "bpfboxd", version, about, long_about = None)]
 pub struct Cli {
-    /// Directory of TOML profiles (one profile per file).
+    /// Configuration file (default /etc/bpfbox/bpfboxd.toml, which may be
+    /// absent). Flags and environment variables override its keys.
+    #[arg(long, global = true, env = "BPFBOX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of TOML profiles, one profile per file
+    /// [default: /var/lib/bpfbox/policy].
+    #[arg(long, global = true, env = "BPFBOX_POLICY_DIR", value_name = "DIR")]
+    pub policy_dir: Option<PathBuf>,
+
+    /// Log filter for stderr (tracing syntax: error, warn, info, debug,
+    /// trace) [default: info].
+    #[arg(long, global = true, env = "BPFBOX_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Lock file that keeps a second daemon from starting
+    /// [default: /run/bpfboxd.lock].
+    #[arg(long, global = true, env = "BPFBOX_LOCK_FILE", value_name = "FILE")]
+    pub lock_file: Option<PathBuf>,
+
+    /// Audit log file, or "none" (or empty) for no audit log
+    /// [default: /var/log/bpfbox/bpfbox.log].
+    #[arg(long, global = true, env = "BPFBOX_AUDIT_LOG", value_name = "FILE")]
+    pub audit_log: Option<String>,
+
+    /// Rotate the audit log when it would grow past this many bytes; 0
+    /// leaves rotation to logrotate [default: 0].
     #[arg(
         long,
         global = true,
-        default_value = "/var/lib/bpfbox/policy",
-        env = "BPFBOX_POLICY_DIR"
+        env = "BPFBOX_AUDIT_LOG_MAX_SIZE",
+        value_name = "BYTES"
     )]
-    pub policy_dir: PathBuf,
+    pub audit_log_max_size: Option<u64>,
 
-    /// Log filter for stderr (tracing syntax: error, warn, info, debug, trace).
-    #[arg(long, global = true, default_value = "info", env = "BPFBOX_LOG")]
-    pub log_level: String,
+    /// Rotated audit logs to keep with --audit-log-max-size [default: 5].
+    #[arg(long, global = true, env = "BPFBOX_AUDIT_LOG_KEEP", value_name = "N")]
+    pub audit_log_keep: Option<usize>,
 
-    /// Lock file that keeps a second daemon from starting.
-    #[arg(long, global = true, default_value = "/run/bpfboxd.lock")]
-    pub lock_file: PathBuf,
+    /// Recent events kept in memory for clients [default: 10000].
+    #[arg(long, global = true, env = "BPFBOX_HISTORY_SIZE", value_name = "N")]
+    pub history_size: Option<usize>,
+
+    /// Identical events within this many milliseconds are logged once, with
+    /// a count; 0 logs every event [default: 2000].
+    #[arg(
+        long,
+        global = true,
+        env = "BPFBOX_COALESCE_WINDOW_MS",
+        value_name = "MS"
+    )]
+    pub coalesce_window_ms: Option<u64>,
 
     #[command(subcommand)]
     pub command: Option<Command>,

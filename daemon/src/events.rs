@@ -59,8 +59,19 @@ pub fn flag_names(bits: u32, names: &[(u32, &str)]) -> String {
     }
 }
 
+/// Whether an event came from a signal or ptrace hook: their access bits are
+/// IPC words, whatever the event's kind (self-protection shares hooks).
+#[must_use]
+pub fn is_task_hook(hook: u32) -> bool {
+    matches!(
+        hook,
+        abi::HOOK_TASK_KILL | abi::HOOK_PTRACE | abi::HOOK_PTRACE_TRACEME
+    )
+}
+
 /// The event's kind as a word and the names of its access bits.
-fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
+#[must_use]
+pub fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
     match event.kind {
         abi::EVENT_FS => ("fs", flag_names(event.access, FS_ACCESS)),
         abi::EVENT_PROC => ("proc", flag_names(event.access, FS_ACCESS)),
@@ -68,8 +79,24 @@ fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
         abi::EVENT_IPC => ("ipc", flag_names(event.access, IPC_ACCESS)),
         abi::EVENT_CAP => ("capability", event.detail.to_string()),
         abi::EVENT_BPF => ("bpf", "bpf".into()),
+        abi::EVENT_SELF_PROTECT if is_task_hook(event.hook) => {
+            ("self-protect", flag_names(event.access, IPC_ACCESS))
+        }
+        abi::EVENT_SELF_PROTECT => ("self-protect", flag_names(event.access, FS_ACCESS)),
         _ => ("unknown", format!("{:#x}", event.access)),
     }
+}
+
+/// The decision bits as bpfbox's action words (`DENY`, `ALLOW|AUDIT`).
+#[must_use]
+pub fn action_words(decision: u32) -> String {
+    flag_names(decision, DECISIONS)
+}
+
+/// A kernel device number (`s_dev`) as `major:minor`.
+#[must_use]
+pub fn dev_words(dev: u32) -> String {
+    format!("{}:{}", dev >> 20, dev & 0xf_ffff)
 }
 
 /// One audit line, in the spirit of bpfbox's
@@ -80,7 +107,7 @@ pub fn describe(event: &abi::Event, profile: &str) -> String {
     let (kind, access) = kind_and_access(event);
     let mut line = format!(
         "action={} kind={kind} access={access} profile={profile} pid={} tgid={} uid={} comm={}",
-        flag_names(event.decision, DECISIONS),
+        action_words(event.decision),
         event.pid,
         event.tgid,
         event.uid,
@@ -90,13 +117,7 @@ pub fn describe(event: &abi::Event, profile: &str) -> String {
         if let Some(path) = event.path() {
             let _ = write!(line, " path={}", String::from_utf8_lossy(path));
         }
-        let _ = write!(
-            line,
-            " dev={}:{} ino={}",
-            event.dev >> 20,
-            event.dev & 0xf_ffff,
-            event.ino
-        );
+        let _ = write!(line, " dev={} ino={}", dev_words(event.dev), event.ino);
     }
     line
 }

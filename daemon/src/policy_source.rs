@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use bpfbox_abi::InodeKey;
 use bpfbox_policy::{CompiledPolicy, Now, Profile, Resolver};
 
-use crate::{cli::Cli, identity};
+use crate::identity;
 
 /// The machine, as the policy compiler needs to see it.
 struct Machine {
@@ -214,9 +214,9 @@ pub fn instance_id() -> String {
 }
 
 /// `bpfboxd check [PATH…]`: lint, print every diagnostic, exit 1 on errors.
-pub fn check_command(cli: &Cli, paths: &[PathBuf]) -> ExitCode {
+pub fn check_command(policy_dir: &Path, paths: &[PathBuf]) -> ExitCode {
     let paths = if paths.is_empty() {
-        vec![cli.policy_dir.clone()]
+        vec![policy_dir.to_path_buf()]
     } else {
         paths.to_vec()
     };

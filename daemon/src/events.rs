@@ -1,7 +1,5 @@
 //! Turning ring-buffer records into readable lines.
 
-use std::fmt::Write as _;
-
 use bpfbox_abi as abi;
 
 const DECISIONS: &[(u32, &str)] = &[
@@ -99,76 +97,9 @@ pub fn dev_words(dev: u32) -> String {
     format!("{}:{}", dev >> 20, dev & 0xf_ffff)
 }
 
-/// One audit line, in the spirit of bpfbox's
-/// (`action=… access=… exe=… (pid, uid) st_ino=… st_dev=…`) but with the
-/// path when the kernel gave one.
-#[must_use]
-pub fn describe(event: &abi::Event, profile: &str) -> String {
-    let (kind, access) = kind_and_access(event);
-    let mut line = format!(
-        "action={} kind={kind} access={access} profile={profile} pid={} tgid={} uid={} comm={}",
-        action_words(event.decision),
-        event.pid,
-        event.tgid,
-        event.uid,
-        String::from_utf8_lossy(event.comm()),
-    );
-    if matches!(event.kind, abi::EVENT_FS | abi::EVENT_PROC) {
-        if let Some(path) = event.path() {
-            let _ = write!(line, " path={}", String::from_utf8_lossy(path));
-        }
-        let _ = write!(line, " dev={} ino={}", dev_words(event.dev), event.ino);
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event() -> abi::Event {
-        let mut e = abi::Event {
-            ts_ns: 1,
-            profile_id: 7,
-            target_profile: 0,
-            ino: 1234,
-            dev: (8 << 20) | 1,
-            pid: 41,
-            tgid: 40,
-            uid: 1000,
-            kind: abi::EVENT_FS,
-            hook: abi::HOOK_FILE_OPEN,
-            access: abi::FS_READ | abi::FS_APPEND,
-            decision: abi::DECISION_DENY,
-            detail: 0,
-            target_pid: 0,
-            path_len: 0,
-            flags: 0,
-            comm: [0; 16],
-            path: [0; 256],
-        };
-        e.comm[..3].copy_from_slice(b"cat");
-        e
-    }
-
-    #[test]
-    fn denied_open_reads_as_one_line_with_path_and_inode() {
-        let mut e = event();
-        let path = b"/home/alice/.ssh/id_ed25519\0";
-        e.path[..path.len()].copy_from_slice(path);
-        e.path_len = u32::try_from(path.len()).unwrap();
-        assert_eq!(
-            describe(&e, "/usr/bin/cat"),
-            "action=DENY kind=fs access=read|append profile=/usr/bin/cat pid=41 tgid=40 \
-             uid=1000 comm=cat path=/home/alice/.ssh/id_ed25519 dev=8:1 ino=1234"
-        );
-    }
-
-    #[test]
-    fn event_without_path_falls_back_to_device_and_inode() {
-        let line = describe(&event(), "p");
-        assert!(line.ends_with("comm=cat dev=8:1 ino=1234"), "{line}");
-    }
 
     #[test]
     fn combined_decisions_are_joined_like_bpfbox() {

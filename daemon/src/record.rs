@@ -209,10 +209,9 @@ impl EventRecord {
         )
     }
 
-    /// One `key=value` line, in the family of bpfbox's audit lines and of
-    /// [`events::describe`]. Values that could break the line apart (spaces,
-    /// quotes, control characters: a confined app chooses its file names)
-    /// are quoted and escaped.
+    /// One `key=value` line, in the family of bpfbox's audit lines. Values
+    /// that could break the line apart (spaces, quotes, control characters:
+    /// a confined app chooses its file names) are quoted and escaped.
     #[must_use]
     pub fn audit_line(&self) -> String {
         let mut line = format!(

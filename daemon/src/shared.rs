@@ -1,0 +1,86 @@
+//! What the daemon's tasks share: the policy in force as last loaded, the
+//! event history and counters. The D-Bus API reads from here; only the
+//! policy task writes the view, only the event pipeline the history.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::{counters::Counters, history::History, policy_source::PolicyView, record::EventRecord};
+
+/// Shared state of one daemon run.
+pub struct Shared {
+    view: RwLock<Arc<PolicyView>>,
+    /// Recent events, bounded, and per-profile totals.
+    pub history: History,
+    /// Kernel and daemon event counters.
+    pub counters: Arc<Counters>,
+    /// This run's instance id (`restart:` rules carry it).
+    pub instance: String,
+    /// The policy directory.
+    pub policy_dir: PathBuf,
+    /// Coalesced events, as they are recorded: the D-Bus `Denied` signal.
+    pub events: broadcast::Sender<EventRecord>,
+}
+
+impl Shared {
+    pub fn new(
+        history: History,
+        counters: Arc<Counters>,
+        instance: String,
+        policy_dir: &Path,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            view: RwLock::new(Arc::new(PolicyView::default())),
+            history,
+            counters,
+            instance,
+            policy_dir: policy_dir.to_path_buf(),
+            events: broadcast::channel(1024).0,
+        })
+    }
+
+    /// The policy in force, as of the last load.
+    pub fn view(&self) -> Arc<PolicyView> {
+        Arc::clone(
+            &self
+                .view
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    pub fn set_view(&self, view: PolicyView) {
+        *self
+            .view
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(view);
+    }
+
+    /// The executable and display name of a profile id, for event records.
+    pub fn names(&self, profile_id: u64) -> (Option<PathBuf>, Option<String>) {
+        let view = self.view();
+        view.profiles.get(&profile_id).map_or((None, None), |p| {
+            (Some(p.profile.profile.clone()), p.profile.name.clone())
+        })
+    }
+}
+
+/// What a reload did, for whoever asked for it.
+#[derive(Debug, Clone)]
+pub struct Reloaded {
+    pub profiles: usize,
+    pub errors: usize,
+}
+
+/// Requests to the task that owns the policy and the kernel maps.
+pub enum Control {
+    /// Read the directory again and apply it; answer when the kernel holds it.
+    Reload(oneshot::Sender<Result<Reloaded, String>>),
+}
+
+/// The sending side, for the D-Bus API.
+pub type ControlSender = mpsc::Sender<Control>;

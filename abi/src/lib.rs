@@ -141,6 +141,15 @@ pub struct ProtectedKey {
     pub scope: u32,
 }
 
+/// Value of `confined_pids`, keyed by tgid.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConfinedPid {
+    pub profile_id: u64,
+    /// The group leader's task pointer (guards against pid reuse); opaque.
+    pub leader: u64,
+}
+
 /// A ring-buffer record.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -233,6 +242,7 @@ mod pod {
     unsafe impl aya::Pod for super::Event {}
     unsafe impl aya::Pod for super::Config {}
     unsafe impl aya::Pod for super::ProtectedKey {}
+    unsafe impl aya::Pod for super::ConfinedPid {}
 }
 
 #[cfg(test)]

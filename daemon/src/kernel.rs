@@ -137,7 +137,7 @@ fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
 }
 
-const MAP_NAMES: [&str; 11] = [
+const MAP_NAMES: [&str; 12] = [
     maps::PROFILES,
     maps::EXE_PROFILES,
     maps::FS_RULES,
@@ -149,6 +149,7 @@ const MAP_NAMES: [&str; 11] = [
     maps::PROTECTED,
     maps::EVENTS,
     maps::STATS,
+    maps::CONFINED_PIDS,
 ];
 
 impl Kernel {
@@ -232,6 +233,8 @@ impl Kernel {
             })?;
             Ok(map)
         };
+        // only pinned, for whoever counts running processes
+        drop(take(maps::CONFINED_PIDS)?);
         let kernel = Self {
             profiles: take(maps::PROFILES)?,
             exe_profiles: take(maps::EXE_PROFILES)?,
@@ -406,6 +409,20 @@ pub fn pinned_state() -> PinnedState {
         profiles,
         stats,
     }
+}
+
+/// How many processes each profile confines now (profile id → count).
+pub fn running_processes() -> std::collections::BTreeMap<u64, u32> {
+    let mut out = std::collections::BTreeMap::new();
+    let map = MapData::from_pin(map_pins(&pin_dir()).join(maps::CONFINED_PIDS))
+        .ok()
+        .and_then(|m| HashMap::<_, u32, bpfbox_abi::ConfinedPid>::try_from(Map::HashMap(m)).ok());
+    if let Some(map) = map {
+        for (_, entry) in map.iter().filter_map(Result::ok) {
+            *out.entry(entry.profile_id).or_insert(0) += 1;
+        }
+    }
+    out
 }
 
 fn pinned_set_complete(dir: &Path) -> bool {

@@ -4,6 +4,7 @@
 
 mod apply;
 mod audit;
+mod bus;
 mod cli;
 mod coalesce;
 mod config;
@@ -149,7 +150,7 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
         tokio::spawn(counters::report(counters));
         let (_watcher, edits) =
             watch::watch(&dir).context("failed to watch the policy directory")?;
-        let (_control, control_rx) = tokio::sync::mpsc::channel(16);
+        let (control, control_rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(policy.run(edits, signal(SignalKind::hangup())?, control_rx));
         let mut hup = signal(SignalKind::hangup())?;
         tokio::spawn(async move {
@@ -157,6 +158,17 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
                 reopen.notify_one();
             }
         });
+        // confinement does not depend on the bus: without one, it goes on
+        let _bus = match bus::serve(Arc::clone(&shared), control).await {
+            Ok(conn) => {
+                tracing::info!(name = bpfbox_dbus::BUS_NAME, "D-Bus API on the system bus");
+                Some(conn)
+            }
+            Err(err) => {
+                tracing::warn!("no D-Bus API (confinement continues without it): {err}");
+                None
+            }
+        };
         // every signal handler is in place before anyone is told we are ready
         let mut term = signal(SignalKind::terminate())?;
         notify::ready().context("failed to notify systemd")?;

@@ -57,7 +57,7 @@ pub struct PolicyView {
 }
 
 /// One profile in force.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileView {
     /// The profile as its file says (its last good version).
     pub profile: Profile,

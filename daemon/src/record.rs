@@ -321,13 +321,13 @@ fn task_object(event: &abi::Event) -> Object {
     }
 }
 
-fn family_name(family: u32) -> String {
+pub fn family_name(family: u32) -> String {
     Family(family)
         .name()
         .map_or_else(|| family.to_string(), str::to_owned)
 }
 
-fn capability_name(cap: u32) -> String {
+pub fn capability_name(cap: u32) -> String {
     Capability(cap)
         .name()
         .map_or_else(|| cap.to_string(), str::to_owned)

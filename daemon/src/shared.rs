@@ -7,7 +7,7 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::{counters::Counters, history::History, policy_source::PolicyView, record::EventRecord};
 
@@ -24,6 +24,8 @@ pub struct Shared {
     pub policy_dir: PathBuf,
     /// Coalesced events, as they are recorded: the D-Bus `Denied` signal.
     pub events: broadcast::Sender<EventRecord>,
+    /// Counts policy loads, so the D-Bus API can follow them.
+    pub reloads: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -40,6 +42,7 @@ impl Shared {
             instance,
             policy_dir: policy_dir.to_path_buf(),
             events: broadcast::channel(1024).0,
+            reloads: watch::channel(0).0,
         })
     }
 
@@ -58,6 +61,7 @@ impl Shared {
             .view
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(view);
+        self.reloads.send_modify(|n| *n += 1);
     }
 
     /// The executable and display name of a profile id, for event records.

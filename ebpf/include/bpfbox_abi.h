@@ -256,6 +256,16 @@ struct bpfbox_config {
 };
 
 /*
+ * Value of `confined_pids`, keyed by __u32 tgid: every confined process, so
+ * that /proc/<pid> rules can find the profile of a process from its pid, and
+ * the daemon can count each profile's running processes.
+ */
+struct bpfbox_confined_pid {
+	__u64 profile_id;
+	__u64 leader; /* the group leader's task pointer: guards against pid reuse */
+};
+
+/*
  * Key of `protected`: objects no confined task may write, remove, rename,
  * link or change attributes of (the policy directory, the daemon's binary,
  * pinned maps). scope is INODE or SUBTREE.

@@ -96,6 +96,8 @@ pub mod maps {
     pub const CONFIG: &str = "config";
     /// `bpfbox_abi::ProtectedKey` → `u32`: bpfboxd's own files.
     pub const PROTECTED: &str = "protected";
+    /// tgid → `bpfbox_abi::ConfinedPid`: every confined process.
+    pub const CONFINED_PIDS: &str = "confined_pids";
 }
 
 #[cfg(test)]

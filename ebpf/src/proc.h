@@ -8,21 +8,16 @@
 #ifndef __BPFBOX_PROC_H
 #define __BPFBOX_PROC_H
 
-struct confined_pid {
-	__u64 profile_id;
-	__u64 leader; /* the group leader's task pointer: guards against pid reuse */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32); /* tgid */
-	__type(value, struct confined_pid);
+	__type(value, struct bpfbox_confined_pid);
 } confined_pids SEC(".maps");
 
 static __always_inline void list_confined(struct task_struct *task, __u64 profile_id)
 {
-	struct confined_pid value = { .profile_id = profile_id, .leader = (__u64)task };
+	struct bpfbox_confined_pid value = { .profile_id = profile_id, .leader = (__u64)task };
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
 	if (BPF_CORE_READ(task, pid) != tgid)
@@ -46,7 +41,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *exiting)
 {
 	__u32 tgid = BPF_CORE_READ(exiting, tgid);
-	struct confined_pid *entry;
+	struct bpfbox_confined_pid *entry;
 
 	if (BPF_CORE_READ(exiting, pid) != tgid)
 		return 0;
@@ -68,7 +63,7 @@ static __always_inline __u32 add_proc_rules(struct effective *eff, const struct 
 {
 	struct proc_inode *pinode;
 	struct bpfbox_pair_key key = {};
-	struct confined_pid *target;
+	struct bpfbox_confined_pid *target;
 	struct hlist_node *first;
 	struct task_struct *owner;
 	struct bpfbox_rule *rule;

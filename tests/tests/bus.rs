@@ -543,6 +543,52 @@ async fn object_manager_lists_the_profile_objects() {
         .any(|i| i.as_str() == names::PROFILE_INTERFACE));
 }
 
+/// The `<!-- recipe: NAME -->` blocks of docs/dbus.md, as (name, script).
+fn doc_recipes() -> Vec<(String, String)> {
+    let doc = include_str!("../../docs/dbus.md");
+    let mut recipes = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix("<!-- recipe: ")
+            .and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        assert_eq!(lines.next(), Some("```sh"), "recipe {name} has no sh block");
+        let script: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        recipes.push((name.to_owned(), script.join("\n")));
+    }
+    recipes
+}
+
+// Multi-threaded: each recipe blocks this thread while the stub answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_busctl_recipe_of_the_docs_reaches_the_daemon() {
+    let f = fixture().await;
+    let recipes = doc_recipes();
+    assert!(recipes.len() >= 9, "only {} recipes found", recipes.len());
+    for (name, script) in recipes {
+        let out = std::process::Command::new("sh")
+            .args(["-euc", &script])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", f._bus.address())
+            .env("EXE", EXE)
+            .env("RULE", "documents")
+            .env("EVENT", "7")
+            .output()
+            .expect("run sh");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // The stub refuses these two on purpose; any other failure means the
+        // recipe itself is wrong (signature, arguments, quoting).
+        let deliberate = stderr.contains("no rule documents")
+            || stderr.contains("polkit would ask for a password");
+        assert!(
+            out.status.success() || deliberate,
+            "recipe {name} failed:\n{script}\n{stderr}"
+        );
+    }
+}
+
 /// The shipped busconfig and polkit actions on the real system bus with
 /// polkitd: root only, so it runs in the guest.
 #[cfg(feature = "guest")]

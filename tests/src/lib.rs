@@ -6,6 +6,8 @@
 //! missing kernel feature is a failure, never a silent skip: these tests only
 //! run where scripts/test put them, inside the guest.
 
+pub mod bus;
+
 use std::{
     fs,
     io::{BufRead, BufReader},

@@ -130,12 +130,14 @@ impl Coalescer {
             .map(|key| self.pending[key].since + self.window)
     }
 
+    #[cfg(test)]
     /// How many bursts are held.
     #[must_use]
     pub fn len(&self) -> usize {
         self.pending.len()
     }
 
+    #[cfg(test)]
     /// Whether nothing is held.
     #[must_use]
     pub fn is_empty(&self) -> bool {

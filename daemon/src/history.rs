@@ -6,7 +6,7 @@
 
 use std::{
     collections::{BTreeMap, VecDeque},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{Arc, PoisonError, RwLock},
 };
 
@@ -109,6 +109,7 @@ impl History {
         self.write().push(record);
     }
 
+    #[cfg(test)]
     /// Adds records (as the coalescer hands them out) under one lock.
     pub fn extend(&self, records: impl IntoIterator<Item = EventRecord>) {
         let mut ring = self.write();
@@ -146,9 +147,10 @@ impl History {
         self.read().totals.clone()
     }
 
+    #[cfg(test)]
     /// The totals of the profile of executable `exe`.
     #[must_use]
-    pub fn totals_of(&self, exe: &Path) -> Option<ProfileTotals> {
+    pub fn totals_of(&self, exe: &std::path::Path) -> Option<ProfileTotals> {
         self.read()
             .totals
             .values()
@@ -156,6 +158,7 @@ impl History {
             .cloned()
     }
 
+    #[cfg(test)]
     /// The oldest and newest ids kept.
     #[must_use]
     pub fn id_range(&self) -> Option<(u64, u64)> {
@@ -163,12 +166,14 @@ impl History {
         Some((ring.records.front()?.id, ring.records.back()?.id))
     }
 
+    #[cfg(test)]
     /// How many records are kept.
     #[must_use]
     pub fn len(&self) -> usize {
         self.read().records.len()
     }
 
+    #[cfg(test)]
     /// Whether no record is kept.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -272,7 +277,7 @@ mod tests {
         complaint.decision = bpfbox_abi::DECISION_COMPLAIN;
         h.extend([burst, complaint, record(3)]);
         assert_eq!(h.len(), 1);
-        let totals = h.totals_of(Path::new("/usr/bin/cat")).unwrap();
+        let totals = h.totals_of(std::path::Path::new("/usr/bin/cat")).unwrap();
         assert_eq!(
             (totals.events, totals.denials, totals.complaints),
             (7, 6, 1)

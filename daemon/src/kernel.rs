@@ -425,6 +425,15 @@ pub fn running_processes() -> std::collections::BTreeMap<u64, u32> {
     out
 }
 
+/// Whether process `tgid` is confined (fails closed: true when the map
+/// cannot be read).
+pub fn is_confined(tgid: u32) -> bool {
+    let map = MapData::from_pin(map_pins(&pin_dir()).join(maps::CONFINED_PIDS))
+        .ok()
+        .and_then(|m| HashMap::<_, u32, bpfbox_abi::ConfinedPid>::try_from(Map::HashMap(m)).ok());
+    map.is_none_or(|m| m.get(&tgid, 0).is_ok())
+}
+
 fn pinned_set_complete(dir: &Path) -> bool {
     all_programs().all(|p| link_pins(dir).join(p).exists())
         && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())

@@ -91,11 +91,6 @@ impl PolicySource {
         })
     }
 
-    /// The policy directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// What the last [`load`](Self::load) found.
     pub fn view(&self) -> &PolicyView {
         &self.view

@@ -77,6 +77,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Reloaded {
     pub profiles: usize,
+    /// Files rejected with errors (their last good version stays).
     pub errors: usize,
 }
 

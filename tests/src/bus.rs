@@ -283,3 +283,24 @@ pub fn wait_for_owner(address: &str, name: &str, timeout: Duration) -> bool {
     .join()
     .expect("wait_for_owner thread")
 }
+
+/// The `<!-- recipe: NAME -->` blocks of docs/dbus.md, as (name, script):
+/// every recipe the docs give is run by a test.
+#[must_use]
+pub fn doc_recipes() -> Vec<(String, String)> {
+    let doc = include_str!("../../docs/dbus.md");
+    let mut recipes = Vec::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix("<!-- recipe: ")
+            .and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        assert_eq!(lines.next(), Some("```sh"), "recipe {name} has no sh block");
+        let script: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        recipes.push((name.to_owned(), script.join("\n")));
+    }
+    recipes
+}

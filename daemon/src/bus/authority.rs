@@ -20,9 +20,6 @@ pub struct Caller {
     pub name: String,
     /// Its uid, as the bus daemon knows it (not as it claims).
     pub uid: u32,
-    /// The call carried `ALLOW_INTERACTIVE_AUTHORIZATION`: polkit may ask
-    /// the user for a password.
-    pub interactive: bool,
 }
 
 impl Caller {
@@ -30,6 +27,23 @@ impl Caller {
     pub fn is_root(&self) -> bool {
         self.uid == 0
     }
+}
+
+async fn refuse_confined(conn: &Connection, header: &Header<'_>) -> Result<(), Error> {
+    let sender = header
+        .sender()
+        .ok_or_else(|| Error::NotAuthorized("the call has no sender".into()))?;
+    let pid = DBusProxy::new(conn)
+        .await?
+        .get_connection_unix_process_id(BusName::Unique(sender.clone()))
+        .await
+        .map_err(|e| Error::NotAuthorized(format!("cannot identify the caller: {e}")))?;
+    if crate::kernel::is_confined(pid) {
+        return Err(Error::NotAuthorized(
+            "a confined process may not change or read bpfbox's policy and events".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Identifies the caller of `header` through the bus daemon.
@@ -45,15 +59,16 @@ pub async fn caller(conn: &Connection, header: &Header<'_>) -> Result<Caller, Er
     Ok(Caller {
         name: sender.to_string(),
         uid,
-        interactive: header
-            .primary()
-            .flags()
-            .contains(Flags::AllowInteractiveAuth),
     })
 }
 
 /// Asks polkit whether the sender of `header` may do `action`.
+///
+/// A confined process is refused before polkit is asked: polkit counts an
+/// app in the active session as the active user, so `allow_active=yes`
+/// would otherwise let a confined app loosen its own confinement.
 pub async fn authorize(conn: &Connection, header: &Header<'_>, action: &str) -> Result<(), Error> {
+    refuse_confined(conn, header).await?;
     let interactive = header
         .primary()
         .flags()

@@ -141,7 +141,13 @@ impl Manager {
     ) -> Result<(), Error> {
         options::check_keys(&options, &[])?;
         authorize(conn, &header, action::RELOAD).await?;
-        self.ctx.reload().await.map(drop)
+        let done = self.ctx.reload().await?;
+        tracing::info!(
+            profiles = done.profiles,
+            errors = done.errors,
+            "policy reloaded on request over D-Bus"
+        );
+        Ok(())
     }
 
     async fn subscribe(

@@ -374,6 +374,10 @@ async fn every_busctl_recipe_of_the_docs_works_against_the_daemon() {
 /// Runs `gdbus call` on the system bus as `user` (root when `None`) and
 /// returns the D-Bus error name, or `None` when the call succeeded.
 fn gdbus(user: Option<&str>, path: &str, method: &str, args: &[&str]) -> Option<String> {
+    let (interactive, args) = match args.split_first() {
+        Some((&"--interactive", rest)) => (true, rest),
+        _ => (false, args),
+    };
     let mut cmd = match user {
         Some(user) => {
             let mut c = Command::new("runuser");
@@ -392,6 +396,7 @@ fn gdbus(user: Option<&str>, path: &str, method: &str, args: &[&str]) -> Option<
             path,
         ])
         .args(["--method", method])
+        .args(interactive.then_some("--interactive"))
         .args(args)
         .output()
         .expect("run gdbus (apt package libglib2.0-bin)");
@@ -483,6 +488,12 @@ async fn authorization_matrix_as_polkit_decides_it() {
             vec!["read-a", "true", "@a{sv} {}"],
         ),
         (
+            "SetRuleEnabled, interactive, no agent",
+            &profile,
+            piface("SetRuleEnabled"),
+            vec!["--interactive", "read-a", "true", "@a{sv} {}"],
+        ),
+        (
             "GrantTemporary (own process)",
             manager,
             iface("GrantTemporary"),
@@ -530,7 +541,9 @@ async fn authorization_matrix_as_polkit_decides_it() {
     for what in ["read a property", "ListProfiles", "GetRules"] {
         assert!(ok(what, "bpfbox-user"), "reading is public: {table}");
     }
-    // a user without a session gets nothing that needs authentication
+    // a user without a session gets nothing that needs authentication: told
+    // to allow interactive authorization, and when it does, with no agent
+    // to ask, refused
     for what in [
         "GetEvents",
         "Subscribe",
@@ -539,13 +552,17 @@ async fn authorization_matrix_as_polkit_decides_it() {
         "SetRuleEnabled",
         "GrantTemporary (own process)",
     ] {
-        let got = &results[&(what, "bpfbox-user")];
-        assert!(
-            got == names::error::NOT_AUTHORIZED
-                || got == names::error::INTERACTIVE_AUTHORIZATION_REQUIRED,
-            "bpfbox-user: {what} gave {got}\n{table}"
+        assert_eq!(
+            results[&(what, "bpfbox-user")],
+            names::error::INTERACTIVE_AUTHORIZATION_REQUIRED,
+            "bpfbox-user: {what}\n{table}"
         );
     }
+    assert_eq!(
+        results[&("SetRuleEnabled, interactive, no agent", "bpfbox-user")],
+        names::error::NOT_AUTHORIZED,
+        "{table}"
+    );
     let _ = std::fs::remove_file(POLKIT_RULE);
     drop(setup);
 }

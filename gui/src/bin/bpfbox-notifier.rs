@@ -1,0 +1,4 @@
+//! bpfbox-notifier: the session agent (to be built).
+fn main() {
+    bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
+}

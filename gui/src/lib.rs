@@ -1,0 +1,4 @@
+//! Code shared by the app (`bpfbox-manager`) and the notification agent
+//! (`bpfbox-notifier`): both are clients of bpfboxd's D-Bus API.
+
+pub mod i18n;

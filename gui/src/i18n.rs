@@ -10,7 +10,9 @@ pub fn init(locale_dir: &std::path::Path) {
     use gettextrs::{
         bind_textdomain_codeset, bindtextdomain, setlocale, textdomain, LocaleCategory,
     };
-    setlocale(LocaleCategory::LcAll, "");
+    // SAFETY: called first thing in main, before any other thread exists
+    // that could read the locale while it changes.
+    unsafe { setlocale(LocaleCategory::LcAll, "") };
     let _ = bindtextdomain(DOMAIN, locale_dir);
     let _ = bind_textdomain_codeset(DOMAIN, "UTF-8");
     let _ = textdomain(DOMAIN);

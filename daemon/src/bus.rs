@@ -108,6 +108,7 @@ async fn sync_objects(
                 object.file_changed(emitter).await?;
                 object.rule_count_changed(emitter).await?;
                 object.last_error_changed(emitter).await?;
+                object.modified_changed(emitter).await?;
             }
             Some(_) => {}
         }

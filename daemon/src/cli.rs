@@ -48,6 +48,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "BPFBOX_AUDIT_LOG_KEEP", value_name = "N")]
     pub audit_log_keep: Option<usize>,
 
+    /// Profiles shipped by packages: a profile whose file name is also
+    /// here can be reset to this version [default: /usr/share/bpfbox/profiles].
+    #[arg(long, global = true, env = "BPFBOX_PACKAGED_DIR", value_name = "DIR")]
+    pub packaged_dir: Option<PathBuf>,
+
     /// Recent events kept in memory for clients [default: 10000].
     #[arg(long, global = true, env = "BPFBOX_HISTORY_SIZE", value_name = "N")]
     pub history_size: Option<usize>,

@@ -37,6 +37,8 @@ pub enum ConfigError {
 pub struct FileConfig {
     #[serde(default, deserialize_with = "absolute")]
     pub policy_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "absolute")]
+    pub packaged_dir: Option<PathBuf>,
     pub log_level: Option<String>,
     #[serde(default, deserialize_with = "absolute")]
     pub lock_file: Option<PathBuf>,
@@ -77,6 +79,8 @@ impl AuditTarget {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub policy_dir: PathBuf,
+    /// The profiles a package ships: what "reset to default" restores.
+    pub packaged_dir: PathBuf,
     pub log_level: String,
     pub lock_file: PathBuf,
     /// `None`: no audit log.
@@ -92,6 +96,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             policy_dir: PathBuf::from("/var/lib/bpfbox/policy"),
+            packaged_dir: PathBuf::from("/usr/share/bpfbox/profiles"),
             log_level: "info".into(),
             lock_file: PathBuf::from("/run/bpfboxd.lock"),
             audit_log: Some(PathBuf::from(audit::DEFAULT_PATH)),
@@ -135,6 +140,7 @@ impl Settings {
     pub fn from_file(file: FileConfig) -> Self {
         let mut s = Self::default();
         set(&mut s.policy_dir, file.policy_dir);
+        set(&mut s.packaged_dir, file.packaged_dir);
         set(&mut s.log_level, file.log_level);
         set(&mut s.lock_file, file.lock_file);
         set(&mut s.audit_log, file.audit_log.map(AuditTarget::into_path));
@@ -150,6 +156,7 @@ impl Settings {
 
     fn apply_flags(&mut self, cli: &Cli) {
         set(&mut self.policy_dir, cli.policy_dir.clone());
+        set(&mut self.packaged_dir, cli.packaged_dir.clone());
         set(&mut self.log_level, cli.log_level.clone());
         set(&mut self.lock_file, cli.lock_file.clone());
         set(
@@ -280,6 +287,7 @@ mod tests {
         let audit_log = d.audit_log.as_ref().unwrap().display().to_string();
         let expected = [
             ("policy_dir", d.policy_dir.display().to_string()),
+            ("packaged_dir", d.packaged_dir.display().to_string()),
             ("log_level", d.log_level.clone()),
             ("lock_file", d.lock_file.display().to_string()),
             ("audit_log", audit_log),

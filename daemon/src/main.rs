@@ -125,6 +125,7 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
         Arc::clone(&counters),
         instance,
         &settings.policy_dir,
+        &settings.packaged_dir,
     );
     let source = policy_source::PolicySource::new(&settings.policy_dir)?;
     let policy = policy_task::PolicyTask::start(source, kernel, Arc::clone(&shared))?;

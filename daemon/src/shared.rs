@@ -22,6 +22,8 @@ pub struct Shared {
     pub instance: String,
     /// The policy directory.
     pub policy_dir: PathBuf,
+    /// Profiles shipped by packages ("reset to default").
+    pub packaged_dir: PathBuf,
     /// Coalesced events, as they are recorded: the D-Bus `Denied` signal.
     pub events: broadcast::Sender<EventRecord>,
     /// Counts policy loads, so the D-Bus API can follow them.
@@ -34,6 +36,7 @@ impl Shared {
         counters: Arc<Counters>,
         instance: String,
         policy_dir: &Path,
+        packaged_dir: &Path,
     ) -> Arc<Self> {
         Arc::new(Self {
             view: RwLock::new(Arc::new(PolicyView::default())),
@@ -41,6 +44,7 @@ impl Shared {
             counters,
             instance,
             policy_dir: policy_dir.to_path_buf(),
+            packaged_dir: packaged_dir.to_path_buf(),
             events: broadcast::channel(1024).0,
             reloads: watch::channel(0).0,
         })

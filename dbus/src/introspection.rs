@@ -226,10 +226,10 @@ mod tests {
         ] {
             assert!(n.lines().any(|l| l == needle), "missing {needle}\nin:\n{n}");
         }
-        assert_eq!(n.lines().filter(|l| l.contains(" method ")).count(), 8 + 5);
+        assert_eq!(n.lines().filter(|l| l.contains(" method ")).count(), 9 + 9);
         assert_eq!(
             n.lines().filter(|l| l.contains(" property ")).count(),
-            10 + 10
+            10 + 12
         );
         assert_eq!(n.lines().filter(|l| l.contains(" signal ")).count(), 2);
     }

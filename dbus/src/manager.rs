@@ -26,6 +26,15 @@ pub trait Manager {
     /// Every profile with its status.
     fn list_profiles(&self, options: &OptionsRef<'_>) -> Result<Vec<ProfileSummary>, crate::Error>;
 
+    /// Creates a profile from its whole TOML text; option `file_name` names
+    /// its file. Returns the new profile's object.
+    #[zbus(allow_interactive_auth)]
+    fn create_profile(
+        &self,
+        text: &str,
+        options: &OptionsRef<'_>,
+    ) -> Result<OwnedObjectPath, crate::Error>;
+
     /// Events with ids above `after_id`, oldest first, at most `limit`
     /// (1–1000); options: see [`crate::options::EventFilter`].
     #[zbus(allow_interactive_auth)]

@@ -72,6 +72,8 @@ pub const MAX_EVENTS: u32 = 1000;
 pub const MAX_GRANT_SECONDS: u32 = 7 * 24 * 60 * 60;
 /// Longest rule body (`AddRule`), in bytes.
 pub const MAX_RULE_BODY: usize = 4096;
+/// Longest whole profile text (`CreateProfile`, `Replace`), in bytes.
+pub const MAX_PROFILE_TEXT: usize = 1 << 20;
 /// Longest rule id, in bytes (the policy format's limit).
 pub const MAX_RULE_ID: usize = 128;
 /// Longest executable path, in bytes (Linux's `PATH_MAX` with its NUL).

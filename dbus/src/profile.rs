@@ -54,6 +54,30 @@ pub trait Profile {
     #[zbus(allow_interactive_auth)]
     fn remove_rule(&self, id: &str, options: &OptionsRef<'_>) -> Result<(), crate::Error>;
 
+    /// The profile file's text, comments and all.
+    fn get_text(&self, options: &OptionsRef<'_>) -> Result<String, crate::Error>;
+
+    /// Replaces the whole text; option `previous` (the text the change is
+    /// based on) makes a concurrent change a `Conflict`.
+    #[zbus(allow_interactive_auth)]
+    fn replace(&self, text: &str, options: &OptionsRef<'_>) -> Result<(), crate::Error>;
+
+    /// Goes back to the packaged version.
+    #[zbus(allow_interactive_auth)]
+    fn reset_to_default(&self, options: &OptionsRef<'_>) -> Result<(), crate::Error>;
+
+    /// Removes the profile: its executable is no longer confined.
+    #[zbus(allow_interactive_auth)]
+    fn delete(&self, options: &OptionsRef<'_>) -> Result<(), crate::Error>;
+
+    /// A package ships a version of this profile.
+    #[zbus(property)]
+    fn packaged(&self) -> zbus::Result<bool>;
+
+    /// The profile differs from its packaged version.
+    #[zbus(property)]
+    fn modified(&self) -> zbus::Result<bool>;
+
     /// The confined executable.
     #[zbus(property(emits_changed_signal = "const"))]
     fn executable(&self) -> zbus::Result<String>;

@@ -124,6 +124,28 @@ pub fn rule_body(body: &str) -> Result<&str, Error> {
     Ok(body)
 }
 
+/// Checks a whole profile's text for `CreateProfile` and `Replace`: no NUL,
+/// not empty, at most [`MAX_PROFILE_TEXT`](crate::names::MAX_PROFILE_TEXT)
+/// bytes. Whether it is a valid profile is the daemon's policy parser's call.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] saying which limit.
+pub fn profile_text(text: &str) -> Result<&str, Error> {
+    use crate::names::MAX_PROFILE_TEXT;
+    no_nul("profile text", text)?;
+    if text.trim().is_empty() {
+        return Err(invalid("profile text is empty".into()));
+    }
+    if text.len() > MAX_PROFILE_TEXT {
+        return Err(invalid(format!(
+            "profile text is {} bytes long; the limit is {MAX_PROFILE_TEXT}",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
 /// Checks the `limit` of `GetEvents`: 1 to 1000.
 ///
 /// # Errors

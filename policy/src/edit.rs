@@ -95,6 +95,14 @@ pub enum EditError {
     /// path, a missing required key…). Each diagnostic names the key.
     #[error("the new rule is not valid:\n{0}")]
     InvalidRule(Diagnostics),
+    /// A replacement text names another executable.
+    #[error("the new text confines {now} instead of {was}: create a new profile for it instead")]
+    OtherExecutable {
+        /// The profile's executable.
+        was: PathBuf,
+        /// The one the new text names.
+        now: PathBuf,
+    },
 }
 
 /// A rule to add, as a D-Bus caller sends it: the kind, and its keys with
@@ -225,6 +233,25 @@ impl ProfileEdit {
             profile,
             final_newline,
         })
+    }
+
+    /// Replaces the whole text (a user's or a tool's new version of the
+    /// profile), keeping what the edit started from, so that committing
+    /// still refuses a file changed meanwhile. The new text must be a valid
+    /// profile of the same executable: a different executable is a
+    /// different profile.
+    pub fn replace_text(&mut self, text: &str) -> Result<(), EditError> {
+        let next = Self::from_text(&self.path, text)?;
+        if next.profile.profile != self.profile.profile {
+            return Err(EditError::OtherExecutable {
+                was: self.profile.profile.clone(),
+                now: next.profile.profile,
+            });
+        }
+        self.doc = next.doc;
+        self.profile = next.profile;
+        self.final_newline = next.final_newline;
+        Ok(())
     }
 
     /// The file being edited.

@@ -147,12 +147,34 @@ pub fn commit(edit: &ProfileEdit) -> Result<Profile, StoreError> {
 /// [`commit`], calling `before_recheck` once the temporary file is written:
 /// tests use it to change the file at the last moment.
 fn commit_with(edit: &ProfileEdit, before_recheck: impl FnOnce()) -> Result<Profile, StoreError> {
-    let text = edit.text();
-    let profile = check_text(&text, edit.path()).map_err(StoreError::Invalid)?;
-    if text == edit.original() {
+    write_over(edit.path(), edit.original(), &edit.text(), before_recheck)
+}
+
+/// Replaces the file at `path`, which must still hold `original` (it may be
+/// an invalid profile: this is how a broken file gets fixed), with `text`,
+/// which must be valid. Atomic and conflict-checked like [`commit`].
+pub fn replace(path: &Path, original: &str, text: &str) -> Result<Profile, StoreError> {
+    write_over(path, original, text, || {})
+}
+
+/// Removes the profile file at `path` if it still holds `original`.
+pub fn remove(path: &Path, original: &str) -> Result<(), StoreError> {
+    ensure_unchanged(path, original)?;
+    fs::remove_file(path).map_err(io_error(path))?;
+    let (dir, _) = split(path)?;
+    sync_dir(&dir)
+}
+
+fn write_over(
+    path: &Path,
+    original: &str,
+    text: &str,
+    before_recheck: impl FnOnce(),
+) -> Result<Profile, StoreError> {
+    let profile = check_text(text, path).map_err(StoreError::Invalid)?;
+    if text == original {
         return Ok(profile);
     }
-    let path = edit.path();
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
@@ -167,11 +189,11 @@ fn commit_with(edit: &ProfileEdit, before_recheck: impl FnOnce()) -> Result<Prof
             path: path.to_owned(),
         });
     }
-    ensure_unchanged(path, edit.original())?;
+    ensure_unchanged(path, original)?;
     let (dir, name) = split(path)?;
     // Set-id and sticky bits mean nothing on a profile; not carrying them
     // over keeps a stray one from spreading.
-    let tmp = TempFile::write(&dir, &name, &text, meta.mode() & 0o777)?;
+    let tmp = TempFile::write(&dir, &name, text, meta.mode() & 0o777)?;
     let written = tmp.file.metadata().map_err(io_error(&tmp.path))?;
     if (written.uid(), written.gid()) != (meta.uid(), meta.gid()) {
         std::os::unix::fs::fchown(&tmp.file, Some(meta.uid()), Some(meta.gid()))
@@ -179,7 +201,7 @@ fn commit_with(edit: &ProfileEdit, before_recheck: impl FnOnce()) -> Result<Prof
     }
     tmp.file.sync_all().map_err(io_error(&tmp.path))?;
     before_recheck();
-    ensure_unchanged(path, edit.original())?;
+    ensure_unchanged(path, original)?;
     fs::rename(&tmp.path, path).map_err(io_error(path))?;
     tmp.keep();
     sync_dir(&dir)?;

@@ -621,3 +621,28 @@ fn an_unchanged_expiry_keeps_the_users_spelling() {
     e.set_rule_expires("x", &Expiry::At(1_795_946_400)).unwrap();
     assert_eq!(e.text(), text);
 }
+
+#[test]
+fn replacing_the_text_keeps_the_original_for_conflict_checks_and_the_executable() {
+    let before = "profile = '/usr/bin/app'\n";
+    let mut e = edit(before);
+    e.replace_text("profile = '/usr/bin/app'\nmode = 'complain'\n# new\n")
+        .unwrap();
+    assert_eq!(e.original(), before, "commit compares the disk with this");
+    assert_eq!(
+        e.text(),
+        "profile = '/usr/bin/app'\nmode = 'complain'\n# new\n"
+    );
+    assert_eq!(e.profile().mode, Mode::Complain);
+    let err = e.replace_text("profile = '/usr/bin/other'\n").unwrap_err();
+    assert!(matches!(err, EditError::OtherExecutable { .. }), "{err}");
+    let err = e
+        .replace_text("profile = '/usr/bin/app'\nmode = 'strict'\n")
+        .unwrap_err();
+    assert!(matches!(err, EditError::Invalid(_)), "{err}");
+    assert_eq!(
+        e.profile().mode,
+        Mode::Complain,
+        "a refused text changes nothing"
+    );
+}

@@ -216,3 +216,33 @@ fn profile_file_names_must_be_visible_plain_toml_names() {
         store::check_file_name(good).unwrap();
     }
 }
+
+#[test]
+fn a_broken_file_is_fixed_by_replacing_it_and_only_if_unchanged() {
+    let broken = "profile = '/usr/bin/app'\nmode = 'strict'\n";
+    let (_dir, path) = dir_with("app.toml", broken);
+    let fixed = "profile = '/usr/bin/app'\nmode = 'complain'\n";
+    let err = store::replace(&path, "something else", fixed).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert_eq!(fs::read_to_string(&path).unwrap(), broken);
+    let err = store::replace(&path, broken, "profile = 3\n").unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    store::replace(&path, broken, fixed).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), fixed);
+    assert_eq!(
+        entries(path.parent().unwrap()),
+        ["app.toml"],
+        "no temp file left"
+    );
+}
+
+#[test]
+fn a_profile_file_is_removed_only_if_unchanged() {
+    let text = "profile = '/usr/bin/app'\n";
+    let (_dir, path) = dir_with("app.toml", text);
+    let err = store::remove(&path, "profile = '/usr/bin/other'\n").unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    assert!(path.exists());
+    store::remove(&path, text).unwrap();
+    assert!(!path.exists());
+}

@@ -55,6 +55,11 @@ pub struct Daemon {
 impl Daemon {
     /// Starts bpfboxd on `policy_dir` and waits until it is ready.
     pub fn start(policy_dir: &Path) -> Self {
+        Self::start_with(policy_dir, &[])
+    }
+
+    /// [`Daemon::start`] with more command-line arguments.
+    pub fn start_with(policy_dir: &Path, args: &[&str]) -> Self {
         require_bpf_lsm();
         let serial = SERIAL
             .lock()
@@ -66,6 +71,7 @@ impl Daemon {
             .arg(policy_dir.join("bpfboxd.lock"))
             .arg("--log-level")
             .arg("info")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -616,3 +616,85 @@ async fn a_confined_process_cannot_use_the_api_to_loosen_itself() {
         "the same call from an unconfined root process works: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_are_created_replaced_reset_and_deleted_over_dbus() {
+    let sandbox = Sandbox::new("dbus-lifecycle");
+    let probe = sandbox.probe("probe");
+    let a = sandbox.file("a", "a\n");
+    let packaged = sandbox.path().join("packaged");
+    std::fs::create_dir_all(&packaged).unwrap();
+    let shipped = profile(&probe, &a);
+    std::fs::write(packaged.join("probe.toml"), &shipped).unwrap();
+    let bus = SystemBus::start();
+    let _daemon = Daemon::start_with(&sandbox.policy_dir(), &["--packaged-dir", s(&packaged)]);
+    let conn = zbus::connection::Builder::address(bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let manager = ManagerProxy::new(&conn).await.unwrap();
+    let read_a = || run(&probe, &["open", s(&a), "read"]).code;
+    assert_eq!(read_a(), 0, "no profile yet: unconfined");
+
+    // created without read-a: confined, reading a is denied
+    let bare = format!(
+        "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}",
+        probe.display()
+    );
+    let path = manager
+        .create_profile(&bare, &options::none())
+        .await
+        .unwrap();
+    assert_eq!(read_a(), DENIED);
+    let file = sandbox.policy_dir().join("probe.toml");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        bare,
+        "named after the executable"
+    );
+    let err = manager
+        .create_profile(&bare, &options::none())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        zbus::DBusError::name(&err).as_str(),
+        names::error::INVALID_ARGUMENT
+    );
+
+    let profile = ProfileProxy::builder(&conn)
+        .path(path)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    assert!(profile.packaged().await.unwrap());
+    assert!(
+        profile.modified().await.unwrap(),
+        "differs from what the package ships"
+    );
+    assert_eq!(profile.get_text(&options::none()).await.unwrap(), bare);
+
+    // a replacement based on an outdated text is refused
+    let mut stale = options::none();
+    stale.insert(
+        "previous",
+        zbus::zvariant::Value::from("profile = \"/old\"\n"),
+    );
+    let err = profile.replace(&shipped, &stale).await.unwrap_err();
+    assert_eq!(zbus::DBusError::name(&err).as_str(), names::error::CONFLICT);
+    assert_eq!(read_a(), DENIED, "nothing changed");
+
+    profile.reset_to_default(&options::none()).await.unwrap();
+    assert_eq!(read_a(), 0, "the packaged version grants read-a");
+    assert!(!profile.modified().await.unwrap());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), shipped);
+
+    profile.delete(&options::none()).await.unwrap();
+    assert!(!file.exists());
+    assert_eq!(
+        run(&probe, &["open", s(&sandbox.file("b", "b\n")), "read"]).code,
+        0,
+        "deleted: no longer confined"
+    );
+}

@@ -17,6 +17,9 @@ use super::{
 };
 use crate::{history::Filter, kernel};
 
+/// Option of `CreateProfile`: the new file's name.
+const FILE_NAME: &str = "file_name";
+
 pub struct Manager {
     pub ctx: Arc<Context>,
 }
@@ -37,6 +40,25 @@ impl Manager {
             .find(|(_, p)| p.profile.profile.as_os_str() == exe)
             .map(|(id, _)| profile_path(*id))
             .ok_or_else(|| Error::NoSuchProfile(format!("no profile confines {exe}")))
+    }
+
+    /// Creates a profile from its whole text; option `file_name` (s) names
+    /// its file in the policy directory (default: after the executable).
+    #[zbus(out_args("profile"))]
+    async fn create_profile(
+        &self,
+        text: &str,
+        options: Options,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<OwnedObjectPath, Error> {
+        options::check_keys(&options, &[FILE_NAME])?;
+        let file_name = options::get_str(&options, FILE_NAME)?;
+        validate::profile_text(text)?;
+        authorize(conn, &header, action::MANAGE).await?;
+        let id = self.ctx.create(text, file_name).await?;
+        tracing::info!(profile = id, "profile created over D-Bus");
+        Ok(profile_path(id))
     }
 
     #[zbus(out_args("profiles"))]

@@ -13,6 +13,9 @@ use zbus::{message::Header, Connection};
 use super::{authority::authorize, context::Context, convert};
 use crate::kernel;
 
+/// Option of `Replace`: the text the caller's change is based on.
+const PREVIOUS: &str = "previous";
+
 pub struct ProfileObject {
     pub id: u64,
     pub ctx: Arc<Context>,
@@ -105,6 +108,87 @@ impl ProfileObject {
         self.ctx.edit(self.id, |e| e.remove_rule(id)).await?;
         tracing::info!(profile = self.id, rule = id, "rule removed over D-Bus");
         Ok(())
+    }
+
+    #[zbus(out_args("text"))]
+    async fn get_text(&self, options: Options) -> Result<String, Error> {
+        options::check_keys(&options, &[])?;
+        let profile = self.ctx.profile(self.id)?;
+        std::fs::read_to_string(&profile.file)
+            .map_err(|e| Error::Failed(format!("cannot read {}: {e}", profile.file.display())))
+    }
+
+    /// Replaces the profile's whole text; option `previous` (s): the text
+    /// the caller edited, so a change made meanwhile is refused (Conflict).
+    async fn replace(
+        &self,
+        text: &str,
+        options: Options,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), Error> {
+        options::check_keys(&options, &[PREVIOUS])?;
+        let previous = options::get_str(&options, PREVIOUS)?;
+        validate::profile_text(text)?;
+        self.ctx.profile(self.id)?;
+        authorize(conn, &header, action::MANAGE).await?;
+        self.ctx.replace(self.id, previous, text).await?;
+        tracing::info!(profile = self.id, "profile replaced over D-Bus");
+        Ok(())
+    }
+
+    /// Back to the version a package ships (see the `Packaged` property).
+    async fn reset_to_default(
+        &self,
+        options: Options,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), Error> {
+        options::check_keys(&options, &[])?;
+        let profile = self.ctx.profile(self.id)?;
+        let packaged = self.ctx.packaged_text(&profile.file).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "no package ships {}: there is no default to go back to",
+                profile.file.display()
+            ))
+        })?;
+        authorize(conn, &header, action::MANAGE).await?;
+        self.ctx.replace(self.id, None, &packaged).await?;
+        tracing::info!(profile = self.id, "profile reset to its packaged version");
+        Ok(())
+    }
+
+    /// Removes the profile: its executable is no longer confined.
+    async fn delete(
+        &self,
+        options: Options,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), Error> {
+        options::check_keys(&options, &[])?;
+        self.ctx.profile(self.id)?;
+        authorize(conn, &header, action::MANAGE).await?;
+        self.ctx.delete(self.id).await?;
+        tracing::info!(profile = self.id, "profile deleted over D-Bus");
+        Ok(())
+    }
+
+    /// A package ships a version of this profile (same file name).
+    #[zbus(property)]
+    async fn packaged(&self) -> bool {
+        self.ctx
+            .profile(self.id)
+            .is_ok_and(|p| self.ctx.packaged_text(&p.file).is_some())
+    }
+
+    /// The profile differs from the version its package ships.
+    #[zbus(property)]
+    async fn modified(&self) -> bool {
+        self.ctx.profile(self.id).is_ok_and(|p| {
+            self.ctx
+                .packaged_text(&p.file)
+                .is_some_and(|packaged| std::fs::read_to_string(&p.file).ok() != Some(packaged))
+        })
     }
 
     #[zbus(property(emits_changed_signal = "const"))]

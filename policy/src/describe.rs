@@ -3,7 +3,7 @@
 
 use crate::{
     access::Actions,
-    model::{CapName, FamilyName, Profile, RuleKind, Target},
+    model::{CapName, Profile, RuleKind, Target},
     print::print,
 };
 
@@ -37,15 +37,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
         }
         RuleKind::Net => {
             let r = profile.net.get(index)?;
-            let families: Vec<String> = r
-                .object
-                .families
-                .iter()
-                .map(|f| match f {
-                    FamilyName::Any => "any".to_owned(),
-                    FamilyName::One(f) => f.name().map_or_else(|| f.0.to_string(), str::to_owned),
-                })
-                .collect();
+            let families: Vec<String> = r.object.families.iter().map(|f| f.word()).collect();
             let verbs = verbs(&r.object.operations.words(), NET_VERBS);
             (
                 format!("{verbs} over {} sockets", families.join(", ")),
@@ -90,7 +82,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                 .iter()
                 .map(|c| match c {
                     CapName::Any => "any capability",
-                    CapName::One(cap) => cap.name().unwrap_or("?"),
+                    CapName::One(_) => c.word(),
                 })
                 .collect();
             (format!("Use {}", caps.join(", ")), r.action, &r.func)

@@ -123,6 +123,16 @@ pub enum FamilyName {
 }
 
 impl FamilyName {
+    /// The TOML spelling: `any`, or the family's name (its number when it
+    /// has none).
+    #[must_use]
+    pub fn word(self) -> String {
+        match self {
+            Self::Any => "any".to_owned(),
+            Self::One(f) => f.name().map_or_else(|| f.0.to_string(), str::to_owned),
+        }
+    }
+
     /// The families it stands for.
     #[must_use]
     pub fn families(self) -> Vec<Family> {
@@ -177,6 +187,15 @@ pub enum CapName {
 }
 
 impl CapName {
+    /// The TOML spelling: `any`, or the capability's name.
+    #[must_use]
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::One(cap) => cap.name().unwrap_or("?"),
+        }
+    }
+
     /// The capabilities it stands for.
     #[must_use]
     pub fn capabilities(self) -> Vec<Capability> {

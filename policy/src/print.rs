@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use crate::{
     expiry::Expiry,
-    model::{CapName, FamilyName, Mode, Profile, Rule, Target},
+    model::{Mode, Profile, Rule, Target},
 };
 
 /// The canonical TOML text of `profile`.
@@ -53,15 +53,7 @@ pub fn print(profile: &Profile) -> String {
         });
     }
     for rule in &profile.net {
-        let families: Vec<String> = rule
-            .object
-            .families
-            .iter()
-            .map(|f| match f {
-                FamilyName::Any => "any".to_owned(),
-                FamilyName::One(f) => f.name().map_or_else(|| f.0.to_string(), str::to_owned),
-            })
-            .collect();
+        let families: Vec<String> = rule.object.families.iter().map(|f| f.word()).collect();
         table(&mut out, "net", rule, |out| {
             line(out, "family", &list(&families));
             line(out, "operation", &list(&rule.object.operations.words()));
@@ -85,15 +77,7 @@ pub fn print(profile: &Profile) -> String {
         });
     }
     for rule in &profile.capability {
-        let caps: Vec<&str> = rule
-            .object
-            .capabilities
-            .iter()
-            .map(|c| match c {
-                CapName::Any => "any",
-                CapName::One(cap) => cap.name().unwrap_or("?"),
-            })
-            .collect();
+        let caps: Vec<&str> = rule.object.capabilities.iter().map(|c| c.word()).collect();
         table(&mut out, "capability", rule, |out| {
             line(out, "capability", &list(&caps));
         });

@@ -19,7 +19,16 @@ fn main() {
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
 
     let clang = find_clang();
-    let status = Command::new(&clang)
+    compile(&clang, &dir, "src/bpfbox.bpf.c", &out);
+    println!("cargo:rustc-env=BPFBOX_BPF_OBJECT={}", out.display());
+    // the benchmarks' floor: return-at-once programs on the same hooks
+    let floor = out.with_file_name("floor.bpf.o");
+    compile(&clang, &dir, "src/floor.bpf.c", &floor);
+    println!("cargo:rustc-env=BPFBOX_FLOOR_OBJECT={}", floor.display());
+}
+
+fn compile(clang: &str, dir: &std::path::Path, source: &str, out: &std::path::Path) {
+    let status = Command::new(clang)
         .args([
             "-g",
             "-O2",
@@ -34,16 +43,15 @@ fn main() {
         // uapi <asm/types.h> lives in the multiarch directory on Debian
         .args(["-idirafter", "/usr/include/x86_64-linux-gnu"])
         .arg("-c")
-        .arg(dir.join("src/bpfbox.bpf.c"))
+        .arg(dir.join(source))
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .status()
         .unwrap_or_else(|e| panic!("failed to run `{clang}`: {e}"));
     assert!(
         status.success(),
         "compiling the BPF programs failed (needs Debian packages clang, libbpf-dev, linux-libc-dev)"
     );
-    println!("cargo:rustc-env=BPFBOX_BPF_OBJECT={}", out.display());
 }
 
 fn find_clang() -> String {

@@ -71,6 +71,7 @@ impl PolicyTask {
     /// Reads and compiles the policy directory and makes the kernel maps
     /// hold it.
     fn reload(&mut self) -> anyhow::Result<Reloaded> {
+        let started = std::time::Instant::now();
         let now = bpfbox_policy::Now::new(std::time::SystemTime::now())
             .with_instance(&self.shared.instance);
         let policy = self.source.load(&now)?;
@@ -85,6 +86,7 @@ impl PolicyTask {
             entries = policy.entry_count(),
             written = changes.written,
             removed = changes.removed,
+            elapsed_ms = started.elapsed().as_millis(),
             "policy applied"
         );
         Ok(Reloaded {

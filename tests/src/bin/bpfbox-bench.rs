@@ -1,0 +1,559 @@
+//! bpfbox-bench: what confinement costs, measured side by side in one run.
+//!
+//! `bpfbox-bench run` (root, a kernel with BPF LSM) measures each workload
+//! under each configuration, interleaved, for several rounds, and prints
+//! medians, spreads and ratios as Markdown (docs/performance.md):
+//!
+//! - `none`: no BPF program attached;
+//! - `floor`: programs that return at once on exactly bpfbox's hooks;
+//! - `unconfined`: bpfboxd running, the workload has no profile;
+//! - `allowed`: confined, every access of the workload allowed;
+//! - `complain`: confined in complain mode, every access reported;
+//! - `denied`: confined, every access of the workload denied and reported.
+//!
+//! `bpfbox-bench worker WORKLOAD N DIR PORT` is what runs under each
+//! configuration (a copy of this binary per profile): it times N operations
+//! and prints `ns_per_op=…`.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::{BufRead as _, BufReader, Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    os::unix::fs::PermissionsExt as _,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitCode, Stdio},
+    time::{Duration, Instant},
+};
+
+use aya::{
+    programs::{BtfTracePoint, Lsm},
+    Btf, EbpfLoader,
+};
+
+/// Workloads, with how many operations make one sample (before --scale).
+const WORKLOADS: &[(&str, u32)] = &[
+    ("open", 20_000),
+    ("stat", 20_000),
+    ("create", 5_000),
+    ("launch", 60),
+    ("tcp", 2_000),
+    ("build", 1_000),
+];
+
+const CONFIGS: &[&str] = &[
+    "none",
+    "floor",
+    "unconfined",
+    "allowed",
+    "complain",
+    "denied",
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["worker", workload, n, dir, port] => {
+            let ns = worker(
+                workload,
+                n.parse().unwrap_or(1),
+                Path::new(dir),
+                port.parse().unwrap_or(0),
+            );
+            println!("ns_per_op={ns:.1}");
+            ExitCode::SUCCESS
+        }
+        ["run", rest @ ..] => match run(rest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("bpfbox-bench: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("usage: bpfbox-bench run [--rounds N] [--scale F] [--bin-dir DIR]");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Times `n` operations of `workload` in `dir`; returns ns per operation.
+/// Failures (a denied configuration) are part of what is measured.
+fn worker(workload: &str, n: u32, dir: &Path, port: u16) -> f64 {
+    let cached = dir.join("cached");
+    let scratch = dir.join("w");
+    let start = Instant::now();
+    for i in 0..n {
+        match workload {
+            "open" => drop(fs::File::open(&cached)),
+            "stat" => drop(fs::metadata(&cached)),
+            "create" => {
+                let f = scratch.join(format!("f{i}"));
+                drop(fs::File::create(&f));
+                drop(fs::remove_file(&f));
+            }
+            "launch" => drop(Command::new(dir.join("true")).status()),
+            "tcp" => drop(TcpStream::connect(("127.0.0.1", port))),
+            "build" => build_step(&scratch, i),
+            _ => panic!("unknown workload {workload}"),
+        }
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(n.max(1))
+}
+
+/// One step of a build-like mix: write a source, read it back, hash it,
+/// stat it, rename it to its "object", remove it.
+fn build_step(dir: &Path, i: u32) {
+    let src = dir.join(format!("s{i}.c"));
+    let obj = dir.join(format!("s{i}.o"));
+    let text = format!("int f{i}(void) {{ return {i}; }}\n").repeat(64);
+    let _ = fs::write(&src, &text);
+    let mut back = Vec::new();
+    if let Ok(mut f) = fs::File::open(&src) {
+        let _ = f.read_to_end(&mut back);
+    }
+    let hash = back.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    });
+    std::hint::black_box(hash);
+    let _ = fs::metadata(&src);
+    let _ = fs::rename(&src, &obj);
+    let _ = fs::remove_file(&obj);
+}
+
+struct Bench {
+    work: PathBuf,
+    bin_dir: PathBuf,
+    scale: f64,
+    port: u16,
+    /// (config, workload) → ns/op of each round
+    samples: BTreeMap<(String, String), Vec<f64>>,
+    /// config → (run time ns, runs) of our (or the floor's) programs
+    hooks: BTreeMap<String, (u64, u64)>,
+    daemon_notes: Vec<String>,
+}
+
+fn run(args: &[&str]) -> Result<(), String> {
+    let mut rounds = 5;
+    let mut scale = 1.0;
+    let mut bin_dir = std::env::var("BPFBOX_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf))
+                .unwrap_or_default()
+        });
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match *arg {
+            "--rounds" => rounds = it.next().and_then(|v| v.parse().ok()).ok_or("--rounds N")?,
+            "--scale" => scale = it.next().and_then(|v| v.parse().ok()).ok_or("--scale F")?,
+            "--bin-dir" => bin_dir = it.next().map(PathBuf::from).ok_or("--bin-dir DIR")?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let work = std::env::temp_dir().join(format!("bpfbox-bench-{}", std::process::id()));
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let mut bench = Bench {
+        work,
+        bin_dir,
+        scale,
+        port,
+        samples: BTreeMap::new(),
+        hooks: BTreeMap::new(),
+        daemon_notes: Vec::new(),
+    };
+    bench.prepare()?;
+    // run time statistics of BPF programs, for ns per hook invocation
+    let _stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).map_err(|e| e.to_string())?;
+    let phases = ["none", "floor", "bpfbox"];
+    for round in 0..rounds {
+        eprintln!("bpfbox-bench: round {}/{rounds}", round + 1);
+        // interleave: each round starts with another configuration
+        for k in 0..phases.len() {
+            match phases[(round + k) % phases.len()] {
+                "none" => bench.phase_none()?,
+                "floor" => bench.phase_floor()?,
+                _ => bench.phase_bpfbox(round)?,
+            }
+        }
+    }
+    bench.report(rounds);
+    let _ = fs::remove_dir_all(&bench.work);
+    Ok(())
+}
+
+impl Bench {
+    fn prepare(&self) -> Result<(), String> {
+        let e = |e: std::io::Error| e.to_string();
+        let data = self.work.join("data");
+        fs::create_dir_all(data.join("w")).map_err(e)?;
+        fs::create_dir_all(self.work.join("bin")).map_err(e)?;
+        fs::create_dir_all(self.work.join("policy")).map_err(e)?;
+        fs::write(data.join("cached"), vec![b'x'; 4096]).map_err(e)?;
+        fs::copy("/bin/true", data.join("true")).map_err(e)?;
+        let me = std::env::current_exe().map_err(e)?;
+        for kind in ["plain", "allowed", "complain", "denied"] {
+            let copy = self.work.join("bin").join(kind);
+            fs::copy(&me, &copy).map_err(e)?;
+            fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).map_err(e)?;
+        }
+        let runtime = "[[fs]]\nfile = [\"/usr/**\", \"/lib/**\", \"/lib64/**\", \"/etc/ld.so.cache\"]\naccess = [\"read\", \"exec\", \"getattr\"]\n";
+        let exe = |kind: &str| self.work.join("bin").join(kind).display().to_string();
+        let data_rules = format!(
+            "[[fs]]\nfile = \"{}/**\"\naccess = \"any\"\n[[net]]\nfamily = [\"inet\", \"inet6\", \"unix\"]\noperation = \"any\"\n",
+            data.display()
+        );
+        let profiles = [
+            (
+                "allowed",
+                format!(
+                    "profile = \"{}\"\ntaint_on_exec = true\n{runtime}{data_rules}",
+                    exe("allowed")
+                ),
+            ),
+            (
+                "complain",
+                format!(
+                    "profile = \"{}\"\nmode = \"complain\"\ntaint_on_exec = true\n{runtime}",
+                    exe("complain")
+                ),
+            ),
+            (
+                "denied",
+                format!(
+                    "profile = \"{}\"\ntaint_on_exec = true\n{runtime}",
+                    exe("denied")
+                ),
+            ),
+        ];
+        for (name, text) in profiles {
+            fs::write(self.work.join("policy").join(format!("{name}.toml")), text).map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every workload with worker copy `kind`, recording under `config`.
+    fn workloads(&mut self, config: &str, kind: &str) -> Result<(), String> {
+        let names = hook_program_names();
+        let before = hook_stats(&names);
+        for (workload, n) in WORKLOADS {
+            let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
+            let out = Command::new(self.work.join("bin").join(kind))
+                .args(["worker", workload, &n.to_string()])
+                .arg(self.work.join("data"))
+                .arg(self.port.to_string())
+                .output()
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let ns: f64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("ns_per_op="))
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{config}/{workload}: no result ({text})"))?;
+            self.samples
+                .entry((config.to_owned(), (*workload).to_owned()))
+                .or_default()
+                .push(ns);
+        }
+        let after = hook_stats(&names);
+        let entry = self.hooks.entry(config.to_owned()).or_default();
+        entry.0 += after.0.saturating_sub(before.0);
+        entry.1 += after.1.saturating_sub(before.1);
+        Ok(())
+    }
+
+    fn unload(&self) -> Result<(), String> {
+        let status = Command::new(self.bin_dir.join("bpfboxd"))
+            .args(["unload", "--lock-file"])
+            .arg(self.work.join("bpfboxd.lock"))
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err("bpfboxd unload failed".into())
+        }
+    }
+
+    fn phase_none(&mut self) -> Result<(), String> {
+        self.unload()?;
+        self.workloads("none", "plain")
+    }
+
+    fn phase_floor(&mut self) -> Result<(), String> {
+        self.unload()?;
+        let btf = Btf::from_sys_fs().map_err(|e| e.to_string())?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .load(bpfbox_ebpf::FLOOR_OBJECT)
+            .map_err(|e| e.to_string())?;
+        for name in bpfbox_ebpf::LSM_PROGRAMS {
+            let p: &mut Lsm = ebpf
+                .program_mut(name)
+                .ok_or(format!("floor lacks {name}"))?
+                .try_into()
+                .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+            p.load(bpfbox_ebpf::lsm_hook(name), &btf)
+                .map_err(|e| e.to_string())?;
+            p.attach().map_err(|e| e.to_string())?;
+        }
+        for name in bpfbox_ebpf::TRACEPOINTS {
+            let p: &mut BtfTracePoint = ebpf
+                .program_mut(name)
+                .ok_or(format!("floor lacks {name}"))?
+                .try_into()
+                .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+            p.load(name, &btf).map_err(|e| e.to_string())?;
+            p.attach().map_err(|e| e.to_string())?;
+        }
+        let result = self.workloads("floor", "plain");
+        drop(ebpf); // detaches
+        result
+    }
+
+    fn phase_bpfbox(&mut self, round: usize) -> Result<(), String> {
+        self.unload()?;
+        let mut daemon = Daemon::start(&self.bin_dir, &self.work)?;
+        let kinds = [
+            ("unconfined", "plain"),
+            ("allowed", "allowed"),
+            ("complain", "complain"),
+            ("denied", "denied"),
+        ];
+        let mut result = Ok(());
+        for k in 0..kinds.len() {
+            let (config, kind) = kinds[(round + k) % kinds.len()];
+            if round == 0 && config == "denied" {
+                let (cpu, rss) = daemon.usage();
+                result = self.workloads(config, kind);
+                let (cpu2, rss2) = daemon.usage();
+                self.daemon_notes.push(format!(
+                    "daemon during the `denied` workloads (every access an event): {:.1} s CPU, RSS {} → {} KiB",
+                    (cpu2 - cpu) as f64 / 100.0,
+                    rss,
+                    rss2
+                ));
+            } else {
+                result = result.and(self.workloads(config, kind));
+            }
+        }
+        if round == 0 {
+            let (cpu, rss) = daemon.usage();
+            std::thread::sleep(Duration::from_secs(3));
+            let (cpu2, _) = daemon.usage();
+            self.daemon_notes.push(format!(
+                "daemon at idle: {} CPU ticks in 3 s, RSS {rss} KiB",
+                cpu2 - cpu
+            ));
+            self.daemon_notes.push(self.apply_10k_rules(&mut daemon)?);
+        }
+        daemon.stop();
+        result
+    }
+
+    /// A profile of 10 000 file rules, written while the daemon runs: how
+    /// long its reload (compile + apply) takes, as the daemon logs it.
+    fn apply_10k_rules(&self, daemon: &mut Daemon) -> Result<String, String> {
+        let mut text = format!("profile = \"{}/bin/ten-thousand\"\n", self.work.display());
+        for i in 0..10_000 {
+            text += &format!(
+                "[[fs]]\nfile = \"{}/data/w/r{i}\"\naccess = \"read\"\n",
+                self.work.display()
+            );
+        }
+        fs::write(self.work.join("policy").join("big.toml"), text).map_err(|e| e.to_string())?;
+        let line = daemon.wait_log("policy applied", |l| {
+            l.contains("entries=") && !l.contains("written=0")
+        })?;
+        fs::remove_file(self.work.join("policy").join("big.toml")).map_err(|e| e.to_string())?;
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or("?")
+                .to_owned()
+        };
+        Ok(format!(
+            "hot apply of a new 10 000-rule profile: {} ms (parse, compile, write {} map entries)",
+            field("elapsed_ms"),
+            field("written")
+        ))
+    }
+
+    fn report(&self, rounds: usize) {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let m = |config: &str, workload: &str| {
+            self.samples
+                .get(&(config.to_owned(), workload.to_owned()))
+                .map(|v| median(v))
+        };
+        println!("Medians of {rounds} interleaved rounds, µs per operation (min–max), and ratios to `none`:\n");
+        print!("| workload |");
+        for c in CONFIGS {
+            print!(" {c} |");
+        }
+        println!();
+        println!("|---|{}", "---|".repeat(CONFIGS.len()));
+        for (workload, _) in WORKLOADS {
+            print!("| {workload} |");
+            let base = m("none", workload).unwrap_or(f64::NAN);
+            for c in CONFIGS {
+                let key = ((*c).to_owned(), (*workload).to_owned());
+                match self.samples.get(&key) {
+                    Some(v) => {
+                        let (lo, hi) = v
+                            .iter()
+                            .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+                        let med = median(v);
+                        print!(
+                            " {:.2} ({:.2}–{:.2}) **×{:.3}** |",
+                            med / 1000.0,
+                            lo / 1000.0,
+                            hi / 1000.0,
+                            med / base
+                        );
+                    }
+                    None => print!(" – |"),
+                }
+            }
+            println!();
+        }
+        println!("\nRatios to the floor (trivial programs on the same hooks):\n");
+        println!("| workload | unconfined | allowed | complain | denied |\n|---|---|---|---|---|");
+        for (workload, _) in WORKLOADS {
+            let floor = m("floor", workload).unwrap_or(f64::NAN);
+            print!("| {workload} |");
+            for c in ["unconfined", "allowed", "complain", "denied"] {
+                print!(" ×{:.3} |", m(c, workload).unwrap_or(f64::NAN) / floor);
+            }
+            println!();
+        }
+        println!("\nBPF run time per program invocation (`kernel.bpf_stats_enabled`), all hooks together:\n");
+        println!("| configuration | invocations | ns per invocation |\n|---|---|---|");
+        for c in CONFIGS {
+            if let Some((ns, runs)) = self.hooks.get(*c) {
+                if *runs > 0 {
+                    println!("| {c} | {runs} | {:.0} |", *ns as f64 / *runs as f64);
+                }
+            }
+        }
+        println!();
+        for note in &self.daemon_notes {
+            println!("- {note}");
+        }
+    }
+}
+
+/// Program names as the kernel keeps them (15 characters at most).
+fn hook_program_names() -> Vec<String> {
+    bpfbox_ebpf::LSM_PROGRAMS
+        .iter()
+        .chain(bpfbox_ebpf::TRACEPOINTS)
+        .map(|n| n.chars().take(15).collect())
+        .collect()
+}
+
+/// Total (run time ns, run count) of the loaded programs named `names`.
+fn hook_stats(names: &[String]) -> (u64, u64) {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter(|p| {
+            p.name_as_str()
+                .is_some_and(|n| names.iter().any(|x| x == n))
+        })
+        .fold((0, 0), |(t, c), p| {
+            (t + p.run_time().as_nanos() as u64, c + p.run_count())
+        })
+}
+
+/// bpfboxd, run for one phase.
+struct Daemon {
+    child: Child,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    fn start(bin_dir: &Path, work: &Path) -> Result<Self, String> {
+        let mut child = Command::new(bin_dir.join("bpfboxd"))
+            .arg("--policy-dir")
+            .arg(work.join("policy"))
+            .arg("--lock-file")
+            .arg(work.join("bpfboxd.lock"))
+            .arg("--audit-log")
+            .arg(work.join("audit.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let (tx, log) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Self { child, log };
+        daemon.wait_log("bpfboxd ready", |_| true)?;
+        Ok(daemon)
+    }
+
+    fn wait_log(&mut self, needle: &str, also: impl Fn(&str) -> bool) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .log
+                .recv_timeout(left)
+                .map_err(|_| format!("bpfboxd never logged {needle}"))?;
+            if line.contains(needle) && also(&line) {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// (utime + stime in clock ticks, VmRSS KiB)
+    fn usage(&self) -> (u64, u64) {
+        let pid = self.child.id();
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+        let ticks = fields
+            .get(11)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + fields
+                .get(12)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        let rss = fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        (ticks, rss)
+    }
+
+    fn stop(mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id().cast_signed(), libc::SIGTERM) };
+        let _ = self.child.wait();
+        let _ = std::io::stdout().flush();
+    }
+}

@@ -278,11 +278,23 @@ impl Bench {
             .stdout(Stdio::null())
             .status()
             .map_err(|e| e.to_string())?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err("bpfboxd unload failed".into())
+        if !status.success() {
+            return Err("bpfboxd unload failed".into());
         }
+        // the kernel frees detached programs a little later: wait until
+        // none of ours is left, or `none` would not be none
+        let names = hook_program_names();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while loaded(&names) > 0 {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} of bpfbox's programs stay loaded after unload",
+                    loaded(&names)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     fn phase_none(&mut self) -> Result<(), String> {
@@ -464,6 +476,17 @@ fn hook_program_names() -> Vec<String> {
         .chain(bpfbox_ebpf::TRACEPOINTS)
         .map(|n| n.chars().take(15).collect())
         .collect()
+}
+
+/// How many loaded programs are named `names`.
+fn loaded(names: &[String]) -> usize {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter(|p| {
+            p.name_as_str()
+                .is_some_and(|n| names.iter().any(|x| x == n))
+        })
+        .count()
 }
 
 /// Total (run time ns, run count) of the loaded programs named `names`.

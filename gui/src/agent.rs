@@ -3,9 +3,11 @@
 //! from the notification (docs/notifications.md).
 //!
 //! The pure parts — the wording, flood control and the settings file — are
-//! modules of their own with unit tests. The event loop wiring them to the
+//! modules of their own with unit tests; [`service`] wires them to the two
 //! buses.
 
 pub mod flood;
+pub mod notifications;
+pub mod service;
 pub mod settings;
 pub mod wording;

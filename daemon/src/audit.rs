@@ -201,23 +201,11 @@ pub fn rfc3339_utc(time_us: u64) -> String {
     )
 }
 
-/// Gregorian (year, month, day) of a count of days since 1970-01-01,
-/// counting in 400-year eras (146 097 days each) whose years start on
-/// 1 March, so that the leap day falls last.
+/// Gregorian (year, month, day) of a count of days since 1970-01-01.
 fn civil_date(days: u64) -> (u64, u64, u64) {
-    // 1970-01-01 is day 719 468 counted from 0000-03-01
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    // months from March, each run of five spanning 153 days
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let (y, m, d) = bpfbox_policy::civil_from_days(i64::try_from(days).unwrap_or(i64::MAX));
+    let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
+    (unsigned(y), unsigned(m), unsigned(d))
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub use describe::{describe_rule, print_rule};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
 pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
 pub use edit::{EditError, NewRule, ProfileEdit};
-pub use expiry::{valid_instance_id, Expiry, ExpiryError, Now};
+pub use expiry::{civil_from_days, valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
 pub use load::{lint, load_dir, load_file, LoadReport, Rejected, MAX_FILE_SIZE};
 pub use model::{

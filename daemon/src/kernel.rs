@@ -434,6 +434,12 @@ pub fn is_confined(tgid: u32) -> bool {
     map.is_none_or(|m| m.get(&tgid, 0).is_ok())
 }
 
+/// Whether a complete set of this ABI version's programs is pinned: what
+/// `pinned_state().complete` says, without opening any map.
+pub fn enforcing() -> bool {
+    pinned_set_complete(&pin_dir())
+}
+
 fn pinned_set_complete(dir: &Path) -> bool {
     all_programs().all(|p| link_pins(dir).join(p).exists())
         && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())

@@ -229,7 +229,7 @@ impl Manager {
 
     #[zbus(property)]
     async fn enforcing(&self) -> bool {
-        kernel::pinned_state().complete
+        kernel::enforcing()
     }
 
     #[zbus(property(emits_changed_signal = "const"))]

@@ -86,9 +86,6 @@ given twice gets both. `~` stands for every user's home directory.
         /// The rule's keys, e.g. file=~/Notes/** access=read,write.
         #[arg(value_name = "KEY=VALUE", required = true)]
         keys: Vec<String>,
-        /// An id for the new rule (default: one the daemon picks).
-        #[arg(long)]
-        id: Option<String>,
     },
     /// Remove a rule from a profile.
     Remove {

@@ -198,20 +198,16 @@ pub async fn allow(
     app: &str,
     kind: RuleKindArg,
     keys: &[String],
-    id: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<()> {
     let body = rule_body(keys)?;
     let found = client.resolve(app).await?;
-    let mut opts = options::none();
-    if let Some(id) = id {
-        opts.insert("id", id.into());
-    }
     let kind = kind_word(kind);
+    // the daemon picks the id (`user-<kind>-<n>`) and returns it
     let id = client
         .profile(found.path)
         .await?
-        .add_rule(kind, &body, &opts)
+        .add_rule(kind, &body, &options::none())
         .await
         .with_context(|| format!("cannot add the rule to {}", found.executable))?;
     done(

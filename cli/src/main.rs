@@ -78,12 +78,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Disable { app, rule } => {
             commands::set_enabled(&client, &app.app, rule, false, j).await
         }
-        Command::Allow {
-            app,
-            kind,
-            keys,
-            id,
-        } => commands::allow(&client, &app.app, *kind, keys, id.as_deref(), j).await,
+        Command::Allow { app, kind, keys } => {
+            commands::allow(&client, &app.app, *kind, keys, j).await
+        }
         Command::Remove { app, rule } => commands::remove(&client, &app.app, rule, j).await,
         Command::Mode { app, mode } => commands::mode(&client, &app.app, *mode, j).await,
         Command::Log { follow, app, lines } => {

@@ -10,7 +10,9 @@
 //!   (`/tmp/<dir>/**`), and the whole root (`/tmp/**`) only for files
 //!   directly in it, whose names change on every run;
 //! - terminals: `/dev/pts/**`;
-//! - everything else stays the exact path.
+//! - everything else stays the exact path;
+//! - a path the kernel could only name by its last component (`…/name`)
+//!   is the one full path of the run with that name, if there is one.
 //!
 //! Accesses are merged per resulting pattern, a pattern a glob already
 //! covers with at least its accesses is dropped, and patterns with the same
@@ -90,8 +92,10 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
         .iter()
         .filter(|e| is_complaint(e) && e.kind == "fs")
         .map(|e| clean_path(&e.object))
+        .filter(|p| p.starts_with('/'))
         .collect();
     let temp_dirs = temp_dirs(&paths);
+    let by_name = by_file_name(&paths);
 
     for e in events.iter().filter(|e| is_complaint(e)) {
         let access: Vec<String> = e
@@ -102,13 +106,24 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
             .collect();
         match e.kind.as_str() {
             "fs" => {
-                let path = clean_path(&e.object);
+                let mut path = clean_path(&e.object);
                 if !path.starts_with('/') {
-                    proposal.skipped.push(format!(
-                        "{} {}: the kernel could not name the full path; add a rule by hand",
-                        e.access, e.object
-                    ));
-                    continue;
+                    // Some hooks only see the entry's name (`…/libc.so.6`,
+                    // for a stat or an executable mapping). The same run
+                    // nearly always opened that file by its full path too;
+                    // if exactly one such path has the name, it is that file.
+                    match path.strip_prefix("…/").and_then(|name| by_name.get(name)) {
+                        Some(full) if full.len() == 1 => {
+                            path = full.iter().next().cloned().unwrap_or_default();
+                        }
+                        _ => {
+                            proposal.skipped.push(format!(
+                                "{} {}: the kernel could not name the full path; add a rule by hand",
+                                e.access, e.object
+                            ));
+                            continue;
+                        }
+                    }
                 }
                 if path == machine.executable
                     && access
@@ -206,6 +221,17 @@ fn clean_path(object: &str) -> String {
         .strip_suffix(" (deleted)")
         .unwrap_or(object)
         .to_owned()
+}
+
+/// Full paths by their last component.
+fn by_file_name(paths: &[String]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in paths {
+        if let Some((_, name)) = path.rsplit_once('/') {
+            map.entry(name.to_owned()).or_default().insert(path.clone());
+        }
+    }
+    map
 }
 
 /// `dir` is `path` or one of its ancestors.
@@ -525,9 +551,41 @@ mod tests {
     }
 
     #[test]
-    fn paths_without_a_full_name_are_reported_not_guessed() {
-        let p = propose(&[event("fs", "…/x.txt", "read")], &machine());
-        assert!(p.rules.is_empty());
-        assert_eq!(p.skipped.len(), 1, "{p:?}");
+    fn a_name_only_path_is_the_one_full_path_of_the_run_with_that_name() {
+        let p = propose(
+            &[
+                event("fs", "/usr/lib/x86_64-linux-gnu/libc.so.6", "read"),
+                event("fs", "…/libc.so.6", "exec"),
+                event("fs", "/root/notes.txt", "read"),
+                event("fs", "…/notes.txt", "getattr"),
+            ],
+            &machine(),
+        );
+        assert_eq!(
+            files(&p),
+            vec![
+                (v(&["/usr/lib/**"]), v(&["read", "exec"])),
+                (v(&["~/notes.txt"]), v(&["read", "getattr"])),
+            ]
+        );
+        assert!(p.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_name_only_path_without_one_matching_full_path_is_reported_not_guessed() {
+        let p = propose(
+            &[
+                event("fs", "…/x.txt", "read"),
+                event("fs", "/a/y.txt", "read"),
+                event("fs", "/b/y.txt", "read"),
+                event("fs", "…/y.txt", "getattr"),
+            ],
+            &machine(),
+        );
+        assert_eq!(p.skipped.len(), 2, "{p:?}");
+        assert_eq!(
+            files(&p),
+            vec![(v(&["/a/y.txt", "/b/y.txt"]), v(&["read"]))]
+        );
     }
 }

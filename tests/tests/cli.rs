@@ -195,12 +195,13 @@ fn cli_reads_and_changes_profiles_and_the_kernel_follows() {
         "fs",
         &file_key,
         "access=read,getattr",
-        "--id",
-        "read-secret",
     ]));
-    assert_eq!(added["rule"], "read-secret");
+    let id = added["rule"]
+        .as_str()
+        .expect("the new rule's id")
+        .to_owned();
     assert_eq!(setup.read(&setup.secret), 0);
-    assert_eq!(code(&bpfbox(&["remove", probe, "read-secret"])), exit::OK);
+    assert_eq!(code(&bpfbox(&["remove", probe, &id])), exit::OK);
     assert_eq!(setup.read(&setup.secret), DENIED);
 
     assert_eq!(code(&bpfbox(&["mode", "probe", "complain"])), exit::OK);

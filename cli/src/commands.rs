@@ -554,6 +554,24 @@ mod tests {
     }
 
     #[test]
+    fn check_passes_a_good_profile_and_fails_a_bad_one_with_code_6() {
+        let dir = std::env::temp_dir().join(format!("bpfbox-cli-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&good, "profile = \"/usr/bin/cat\"\n").unwrap();
+        std::fs::write(
+            &bad,
+            "profile = \"/usr/bin/ls\"\n[[fs]]\nfile = \"/x\"\naccess = \"reed\"\n",
+        )
+        .unwrap();
+        assert!(check(std::slice::from_ref(&good), true).is_ok());
+        let err = check(&[good, bad], true).unwrap_err();
+        assert_eq!(crate::error::report(&err).0, Code::Invalid);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_word_without_equals_is_a_usage_error() {
         let err = rule_body(&words(&["file"])).unwrap_err();
         assert_eq!(crate::error::report(&err).0, Code::Usage);

@@ -100,12 +100,6 @@ impl Component for App {
             adw::ToastOverlay {
                 gtk::Stack {
                     set_transition_type: gtk::StackTransitionType::Crossfade,
-                    #[watch]
-                    set_visible_child_name: match model.status {
-                        Status::Ready => "main",
-                        Status::Connecting => "connecting",
-                        Status::DaemonMissing | Status::NoBus => "missing",
-                    },
 
                     add_named[Some("connecting")] = &gtk::Box {
                         set_orientation: gtk::Orientation::Vertical,
@@ -118,8 +112,12 @@ impl Component for App {
                         },
                     },
 
+                    // Hidden, not only covered, when not shown: assistive
+                    // technology must not read a page that is not there.
                     add_named[Some("missing")] = &gtk::Box {
                         set_orientation: gtk::Orientation::Vertical,
+                        #[watch]
+                        set_visible: matches!(model.status, Status::DaemonMissing | Status::NoBus),
                         adw::HeaderBar {},
                         adw::StatusPage {
                             set_vexpand: true,
@@ -143,6 +141,8 @@ impl Component for App {
                     #[name = "leaflet"]
                     add_named[Some("main")] = &adw::Leaflet {
                         set_can_navigate_back: true,
+                        #[watch]
+                        set_visible: model.status == Status::Ready,
 
                         #[local_ref]
                         append = list_widget -> gtk::Box {
@@ -157,8 +157,6 @@ impl Component for App {
                         append = &gtk::Stack {
                             set_hexpand: true,
                             set_width_request: 360,
-                            #[watch]
-                            set_visible_child_name: model.content,
 
                             add_named[Some("empty")] = &gtk::Box {
                                 set_orientation: gtk::Orientation::Vertical,
@@ -173,6 +171,13 @@ impl Component for App {
                             add_named[Some("profile")] = model.page.widget(),
                             add_named[Some("history")] = model.history.widget(),
                         },
+                    },
+
+                    #[watch]
+                    set_visible_child_name: match model.status {
+                        Status::Ready => "main",
+                        Status::Connecting => "connecting",
+                        Status::DaemonMissing | Status::NoBus => "missing",
                     },
                 },
             },
@@ -219,6 +224,7 @@ impl Component for App {
         };
         let list_widget = model.list.widget();
         let widgets = view_output!();
+        show_content(&widgets.content, model.content);
 
         // The back buttons only make sense while the leaflet is folded.
         let page_sender = model.page.sender().clone();
@@ -272,11 +278,13 @@ impl Component for App {
                 }
                 self.list.emit(ProfileListInput::Select(Some(path)));
                 self.content = "profile";
+                show_content(&widgets.content, self.content);
                 widgets.leaflet.set_visible_child(&widgets.content);
             }
             AppInput::ShowHistory => {
                 self.list.emit(ProfileListInput::Select(None));
                 self.content = "history";
+                show_content(&widgets.content, self.content);
                 widgets.leaflet.set_visible_child(&widgets.content);
             }
             AppInput::Back => {
@@ -374,6 +382,17 @@ impl Component for App {
             }
         }
     }
+}
+
+/// Shows page `name` of the content stack and hides the others: a stack
+/// only covers them, and assistive technology would still read them.
+fn show_content(stack: &gtk::Stack, name: &str) {
+    let mut child = stack.first_child();
+    while let Some(page) = child {
+        page.set_visible(stack.page(&page).name().as_deref() == Some(name));
+        child = page.next_sibling();
+    }
+    stack.set_visible_child_name(name);
 }
 
 impl App {

@@ -569,7 +569,6 @@ fn rule_row(rule: &RuleInfo, sender: &ComponentSender<ProfilePage>) -> (adw::Act
         .valign(gtk::Align::Center)
         .tooltip_text(tr("Apply this rule"))
         .build();
-    a11y::set_label(&switch, &rule.summary);
     let id = rule.id.clone();
     let toggle_sender = sender.clone();
     let handler = switch.connect_state_set(move |_, enabled| {
@@ -601,6 +600,8 @@ fn rule_row(rule: &RuleInfo, sender: &ComponentSender<ProfilePage>) -> (adw::Act
     });
     row.add_suffix(&switch);
     row.add_suffix(&remove);
+    // Also names the switch for assistive technology after the row's
+    // title (the rule's summary), and lets Enter on the row flip it.
     row.set_activatable_widget(Some(&switch));
     (
         row,

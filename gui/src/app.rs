@@ -363,7 +363,10 @@ impl Component for App {
                 self.listing = false;
                 match result {
                     Ok(items) => self.list.emit(ProfileListInput::Set(items)),
-                    Err(text) => sender.input(AppInput::Toast(text)),
+                    // Mostly the daemon leaving mid-read, which the status
+                    // page already says; otherwise the next change reads
+                    // again. A toast would only repeat the status page.
+                    Err(text) => tracing::warn!("reading the profiles failed: {text}"),
                 }
                 if std::mem::take(&mut self.reread) {
                     self.read_list(&sender);

@@ -38,13 +38,6 @@ def app():
     return None
 
 
-# Named nodes seen by earlier walks, by name. GTK 4.8 implements no AT-SPI
-# cache, so every property is a round trip, and under QEMU's emulation a
-# walk of the whole window takes about a minute: a node found once (the app
-# updates rows in place) is checked again directly.
-SEEN = {}
-
-
 def visible(node):
     try:
         return node.getState().contains(pyatspi.STATE_VISIBLE)
@@ -69,54 +62,27 @@ def visible_nodes():
             continue
         for child in children:
             if visible(child):
-                try:
-                    if child.name:
-                        SEEN.setdefault(child.name, []).append(child)
-                except Exception:
-                    continue
                 yield child
                 queue.append(child)
 
 
-def still(node, test):
-    """Whether a known node still passes `test` and is on screen: it and
-    every ancestor visible (hiding a page leaves its descendants' own
-    visibility as it was)."""
-    try:
-        if not test(node.name):
-            return False
-        while node is not None and node.roleName != "application":
-            if not visible(node):
-                return False
-            node = node.parent
-        return node is not None
-    except Exception:
-        return False
-
-
-def matching(test, role=None, first=True):
-    """Visible nodes whose name passes `test`: the known ones if any still
-    match, else found by a walk (stopping at the first match)."""
-    known = [n for nodes in SEEN.values() for n in nodes
-             if still(n, test) and (role is None or n.roleName == role)]
-    if known:
-        return known
-    found = []
+def matching(test, role=None):
+    """Visible nodes whose name passes `test`, up to the first one: GTK 4.8
+    implements no AT-SPI cache, so every property is a round trip and a walk
+    of the whole window takes about a minute under QEMU's emulation. Nodes
+    are not remembered between walks: a hidden widget's own state still says
+    visible, only its absence from its parent's children tells."""
     for n in visible_nodes():
-        if test(n.name) and (role is None or n.roleName == role):
-            found.append(n)
-            if first:
-                break
-    return found
+        try:
+            if test(n.name) and (role is None or n.roleName == role):
+                return [n]
+        except Exception:  # the tree changed under us
+            continue
+    return []
 
 
 def gone(name):
-    if app() is None:
-        return False
-    known = [n for n in SEEN.get(name, []) if still(n, lambda n: n == name)]
-    if known:
-        return False
-    return not matching(lambda n: n == name)
+    return app() is not None and not matching(lambda n: n == name)
 
 
 def wait(condition):

@@ -1,0 +1,649 @@
+//! One application's page: its mode, its rules by kind as switches, the
+//! way back to the packaged profile, and its recent denials with "Allow".
+//!
+//! Every change is a call to bpfboxd followed by reading the profile again:
+//! a switch the daemon refused to flip goes back to where the daemon has
+//! it, and the toast says why.
+
+use adw::prelude::*;
+use bpfbox_dbus::{options, zbus::Connection, EventInfo, RuleInfo};
+use bpfbox_gui::i18n::tr;
+use gtk::glib;
+use relm4::prelude::*;
+
+use super::{
+    a11y,
+    add_rule::{AddRule, AddRuleInput, AddRuleOutput},
+    client::{self, Detail},
+    model::{event_subtitle, event_title, group_rules, mode_label, rule_subtitle, MODES},
+};
+
+pub struct ProfilePage {
+    conn: Option<Connection>,
+    path: Option<String>,
+    detail: Option<Detail>,
+    /// Why the profile could not be read, shown instead of it.
+    problem: Option<String>,
+    /// Bumped per shown profile: a read that finishes after the page moved
+    /// on to another profile is dropped.
+    generation: u64,
+    folded: bool,
+    add_rule: Controller<AddRule>,
+    /// The rule rows, kept while the set of rules stays the same so that a
+    /// re-read does not take the keyboard focus away.
+    rule_rows: Vec<RuleRow>,
+    rules_box: gtk::Box,
+    events_group: adw::PreferencesGroup,
+    events_rows: Vec<gtk::Widget>,
+    mode_row: adw::ComboRow,
+    mode_handler: glib::SignalHandlerId,
+}
+
+struct RuleRow {
+    rule: RuleInfo,
+    switch: gtk::Switch,
+    handler: glib::SignalHandlerId,
+}
+
+#[derive(Debug)]
+pub enum ProfilePageInput {
+    Show {
+        conn: Connection,
+        path: String,
+    },
+    Connected(Connection),
+    Disconnected,
+    /// Something changed in the daemon: read again.
+    Refresh,
+    /// A denial of this executable's process arrived.
+    Denied(String),
+    Folded(bool),
+    Toggle {
+        id: String,
+        enabled: bool,
+    },
+    Remove {
+        id: String,
+        summary: String,
+    },
+    RemoveConfirmed(String),
+    Mode(u32),
+    Reset,
+    Allow(u64),
+    OpenAddRule,
+    Back,
+}
+
+#[derive(Debug)]
+pub enum ProfilePageOutput {
+    Toast(String),
+    Back,
+    /// A change went through: the list should read again.
+    Changed,
+}
+
+#[derive(Debug)]
+pub enum ProfilePageCommand {
+    Loaded(u64, Result<Box<Detail>, String>),
+    /// A change call returned; `Ok` carries what to say, if anything.
+    Done(Result<Option<String>, String>),
+}
+
+#[relm4::component(pub)]
+impl Component for ProfilePage {
+    type Init = ();
+    type Input = ProfilePageInput;
+    type Output = ProfilePageOutput;
+    type CommandOutput = ProfilePageCommand;
+
+    view! {
+        gtk::Box {
+            set_orientation: gtk::Orientation::Vertical,
+
+            adw::HeaderBar {
+                #[name = "back_button"]
+                pack_start = &gtk::Button {
+                    set_icon_name: "go-previous-symbolic",
+                    set_tooltip_text: Some(&tr("Back")),
+                    #[watch]
+                    set_visible: model.folded,
+                    connect_clicked => ProfilePageInput::Back,
+                },
+                #[wrap(Some)]
+                set_title_widget = &adw::WindowTitle {
+                    #[watch]
+                    set_title: &model.detail.as_ref().map(|d| d.item.title()).unwrap_or_default(),
+                    #[watch]
+                    set_subtitle: &model.detail.as_ref().map(|d| d.item.executable.clone()).unwrap_or_default(),
+                },
+                #[name = "add_button"]
+                pack_end = &gtk::Button {
+                    set_icon_name: "list-add-symbolic",
+                    set_tooltip_text: Some(&tr("Add rule")),
+                    #[watch]
+                    set_sensitive: model.detail.is_some(),
+                    connect_clicked => ProfilePageInput::OpenAddRule,
+                },
+            },
+
+            gtk::ScrolledWindow {
+                set_vexpand: true,
+                set_hscrollbar_policy: gtk::PolicyType::Never,
+
+                adw::Clamp {
+                    set_maximum_size: 760,
+
+                    gtk::Box {
+                        set_orientation: gtk::Orientation::Vertical,
+                        set_spacing: 24,
+                        set_margin_all: 18,
+
+                        gtk::Label {
+                            #[watch]
+                            set_visible: model.problem.is_some(),
+                            #[watch]
+                            set_label: model.problem.as_deref().unwrap_or_default(),
+                            set_wrap: true,
+                            add_css_class: "error",
+                        },
+
+                        adw::PreferencesGroup {
+                            #[watch]
+                            set_visible: model.detail.is_some(),
+                            set_title: &tr("Confinement"),
+
+                            #[local_ref]
+                            add = mode_row -> adw::ComboRow {
+                                set_title: &tr("Mode"),
+                                #[watch]
+                                set_subtitle: &mode_help(model.mode()),
+                            },
+                            add = &adw::ActionRow {
+                                set_title: &tr("Running processes"),
+                                add_suffix = &gtk::Label {
+                                    #[watch]
+                                    set_label: &model.detail.as_ref().map(|d| d.item.running_processes.to_string()).unwrap_or_default(),
+                                },
+                            },
+                            add = &adw::ActionRow {
+                                set_title: &tr("Denials since bpfboxd started"),
+                                add_suffix = &gtk::Label {
+                                    #[watch]
+                                    set_label: &model.detail.as_ref().map(|d| d.item.denial_count.to_string()).unwrap_or_default(),
+                                },
+                            },
+                            add = &adw::ActionRow {
+                                set_title: &tr("The last change of this profile failed"),
+                                add_css_class: "error",
+                                #[watch]
+                                set_visible: model.detail.as_ref().is_some_and(|d| !d.item.last_error.is_empty()),
+                                #[watch]
+                                set_subtitle: &model.detail.as_ref().map(|d| glib::markup_escape_text(&d.item.last_error).to_string()).unwrap_or_default(),
+                            },
+                            add = &adw::ActionRow {
+                                set_title: &tr("Changed from the packaged profile"),
+                                set_subtitle: &tr("The package that installed this app ships its own version of this profile."),
+                                #[watch]
+                                set_visible: model.detail.as_ref().is_some_and(|d| d.item.packaged && d.item.modified),
+                                add_suffix = &gtk::Button {
+                                    set_label: &tr("Reset to packaged profile"),
+                                    set_valign: gtk::Align::Center,
+                                    add_css_class: "destructive-action",
+                                    connect_clicked => ProfilePageInput::Reset,
+                                },
+                            },
+                        },
+
+                        #[local_ref]
+                        rules_box -> gtk::Box {
+                            set_orientation: gtk::Orientation::Vertical,
+                            set_spacing: 24,
+                        },
+
+                        #[local_ref]
+                        events_group -> adw::PreferencesGroup {
+                            #[watch]
+                            set_visible: model.detail.is_some(),
+                            set_title: &tr("Recent denials"),
+                        },
+                    },
+                },
+            },
+        }
+    }
+
+    fn init(
+        (): Self::Init,
+        root: Self::Root,
+        sender: ComponentSender<Self>,
+    ) -> ComponentParts<Self> {
+        let add_rule =
+            AddRule::builder()
+                .launch(())
+                .forward(sender.input_sender(), |out| match out {
+                    AddRuleOutput::Added => ProfilePageInput::Refresh,
+                });
+        let mode_row = adw::ComboRow::new();
+        let labels: Vec<String> = MODES.iter().map(|m| mode_label(m)).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        mode_row.set_model(Some(&gtk::StringList::new(&labels)));
+        let mode_sender = sender.clone();
+        let mode_handler = mode_row.connect_selected_notify(move |row| {
+            mode_sender.input(ProfilePageInput::Mode(row.selected()));
+        });
+        let rules_box = gtk::Box::default();
+        let events_group = adw::PreferencesGroup::new();
+        let model = ProfilePage {
+            conn: None,
+            path: None,
+            detail: None,
+            problem: None,
+            generation: 0,
+            folded: false,
+            add_rule,
+            rule_rows: Vec::new(),
+            rules_box: rules_box.clone(),
+            events_group: events_group.clone(),
+            events_rows: Vec::new(),
+            mode_row: mode_row.clone(),
+            mode_handler,
+        };
+        let (mode_row, rules_box, events_group) = (&mode_row, &rules_box, &events_group);
+        let widgets = view_output!();
+        a11y::set_label(&widgets.back_button, &tr("Back"));
+        a11y::set_label(&widgets.add_button, &tr("Add rule"));
+        ComponentParts { model, widgets }
+    }
+
+    fn update(&mut self, message: Self::Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match message {
+            ProfilePageInput::Show { conn, path } => {
+                self.conn = Some(conn);
+                if self.path.as_deref() != Some(path.as_str()) {
+                    self.detail = None;
+                    self.clear_rows();
+                }
+                self.path = Some(path);
+                self.generation += 1;
+                self.read(&sender);
+            }
+            ProfilePageInput::Connected(conn) => {
+                self.conn = Some(conn);
+                self.read(&sender);
+            }
+            ProfilePageInput::Disconnected => {}
+            ProfilePageInput::Refresh => self.read(&sender),
+            ProfilePageInput::Denied(executable) => {
+                if self
+                    .detail
+                    .as_ref()
+                    .is_some_and(|d| d.item.executable == executable)
+                {
+                    self.read(&sender);
+                }
+            }
+            ProfilePageInput::Folded(folded) => self.folded = folded,
+            ProfilePageInput::Back => {
+                let _ = sender.output(ProfilePageOutput::Back);
+            }
+            ProfilePageInput::Toggle { id, enabled } => {
+                self.call(&sender, move |conn, path| async move {
+                    let p = client::profile(&conn, &path).await?;
+                    p.set_rule_enabled(&id, enabled, &options::none()).await?;
+                    Ok(None)
+                });
+            }
+            ProfilePageInput::Remove { id, summary } => {
+                let dialog = adw::MessageDialog::new(
+                    root.root().and_downcast_ref::<gtk::Window>(),
+                    Some(&tr("Remove this rule?")),
+                    Some(
+                        &tr("“{summary}” will no longer be allowed. The rule is deleted from the profile.")
+                            .replace("{summary}", &summary),
+                    ),
+                );
+                dialog.add_response("cancel", &tr("Cancel"));
+                dialog.add_response("remove", &tr("Remove"));
+                dialog.set_response_appearance("remove", adw::ResponseAppearance::Destructive);
+                dialog.set_default_response(Some("cancel"));
+                dialog.set_close_response("cancel");
+                let sender = sender.clone();
+                dialog.connect_response(None, move |_, response| {
+                    if response == "remove" {
+                        sender.input(ProfilePageInput::RemoveConfirmed(id.clone()));
+                    }
+                });
+                dialog.present();
+            }
+            ProfilePageInput::RemoveConfirmed(id) => {
+                self.call(&sender, move |conn, path| async move {
+                    let p = client::profile(&conn, &path).await?;
+                    p.remove_rule(&id, &options::none()).await?;
+                    Ok(Some(tr("Rule removed")))
+                });
+            }
+            ProfilePageInput::Mode(index) => {
+                let Some(mode) = usize::try_from(index).ok().and_then(|i| MODES.get(i)) else {
+                    return;
+                };
+                if Some(*mode) == self.mode() {
+                    return;
+                }
+                self.call(&sender, move |conn, path| async move {
+                    let p = client::profile(&conn, &path).await?;
+                    p.set_mode(mode, &options::none()).await?;
+                    Ok(None)
+                });
+            }
+            ProfilePageInput::Reset => {
+                self.call(&sender, move |conn, path| async move {
+                    let p = client::profile(&conn, &path).await?;
+                    p.reset_to_default(&options::none()).await?;
+                    Ok(Some(tr("The packaged profile is back")))
+                });
+            }
+            ProfilePageInput::Allow(event) => {
+                self.call(&sender, move |conn, _| async move {
+                    client::manager(&conn)
+                        .await?
+                        .allow_event(event, &options::none())
+                        .await?;
+                    Ok(Some(tr("Allowed from now on")))
+                });
+            }
+            ProfilePageInput::OpenAddRule => {
+                if let (Some(conn), Some(path)) = (self.conn.clone(), self.path.clone()) {
+                    self.add_rule.emit(AddRuleInput::Open {
+                        conn,
+                        path,
+                        parent: root.root().and_downcast::<gtk::Window>(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn update_cmd(
+        &mut self,
+        message: Self::CommandOutput,
+        sender: ComponentSender<Self>,
+        _root: &Self::Root,
+    ) {
+        match message {
+            ProfilePageCommand::Loaded(generation, result) => {
+                if generation != self.generation {
+                    return;
+                }
+                match result {
+                    Ok(detail) => {
+                        self.problem = None;
+                        self.show(&detail, &sender);
+                        self.detail = Some(*detail);
+                    }
+                    Err(text) => {
+                        self.problem = Some(text);
+                        self.detail = None;
+                        self.clear_rows();
+                    }
+                }
+            }
+            ProfilePageCommand::Done(result) => {
+                match result {
+                    Ok(Some(text)) | Err(text) => {
+                        let _ = sender.output(ProfilePageOutput::Toast(text));
+                    }
+                    Ok(None) => {}
+                }
+                // Whatever the answer, show what the daemon has now.
+                let _ = sender.output(ProfilePageOutput::Changed);
+                self.read(&sender);
+            }
+        }
+    }
+}
+
+impl ProfilePage {
+    fn mode(&self) -> Option<&'static str> {
+        let mode = &self.detail.as_ref()?.item.mode;
+        MODES.iter().copied().find(|m| m == mode)
+    }
+
+    fn read(&mut self, sender: &ComponentSender<Self>) {
+        let (Some(conn), Some(path)) = (self.conn.clone(), self.path.clone()) else {
+            return;
+        };
+        let generation = self.generation;
+        sender.oneshot_command(async move {
+            ProfilePageCommand::Loaded(
+                generation,
+                client::detail(&conn, &path)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| client::error_text(&e)),
+            )
+        });
+    }
+
+    /// Runs a change on the daemon; the page reads the profile again when
+    /// it returns, whatever the answer.
+    fn call<F, Fut>(&self, sender: &ComponentSender<Self>, change: F)
+    where
+        F: FnOnce(Connection, String) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Option<String>, bpfbox_dbus::Error>> + Send,
+    {
+        let (Some(conn), Some(path)) = (self.conn.clone(), self.path.clone()) else {
+            return;
+        };
+        sender.oneshot_command(async move {
+            ProfilePageCommand::Done(change(conn, path).await.map_err(|e| client::error_text(&e)))
+        });
+    }
+
+    fn show(&mut self, detail: &Detail, sender: &ComponentSender<Self>) {
+        // The mode selector follows the daemon without calling it back.
+        if let Some(index) = MODES.iter().position(|m| *m == detail.item.mode) {
+            self.mode_row.block_signal(&self.mode_handler);
+            self.mode_row
+                .set_selected(u32::try_from(index).unwrap_or_default());
+            self.mode_row.unblock_signal(&self.mode_handler);
+        }
+
+        let same_rules = self.rule_rows.len() == detail.rules.len()
+            && self.rule_rows.iter().zip(&detail.rules).all(|(row, rule)| {
+                RuleInfo {
+                    enabled: rule.enabled,
+                    ..row.rule.clone()
+                } == *rule
+            });
+        if same_rules {
+            for (row, rule) in self.rule_rows.iter_mut().zip(&detail.rules) {
+                set_switch(&row.switch, &row.handler, rule.enabled);
+                row.rule.enabled = rule.enabled;
+            }
+        } else {
+            self.build_rules(&detail.rules, sender);
+        }
+        self.build_events(&detail.events, sender);
+    }
+
+    fn clear_rows(&mut self) {
+        while let Some(child) = self.rules_box.first_child() {
+            self.rules_box.remove(&child);
+        }
+        self.rule_rows.clear();
+        for row in self.events_rows.drain(..) {
+            self.events_group.remove(&row);
+        }
+    }
+
+    fn build_rules(&mut self, rules: &[RuleInfo], sender: &ComponentSender<Self>) {
+        while let Some(child) = self.rules_box.first_child() {
+            self.rules_box.remove(&child);
+        }
+        self.rule_rows.clear();
+        if rules.is_empty() {
+            let group = adw::PreferencesGroup::builder()
+                .title(tr("Rules"))
+                .description(tr(
+                    "This profile has no rules: the app may do only what every profile allows.",
+                ))
+                .build();
+            self.rules_box.append(&group);
+        }
+        for (group, members) in group_rules(rules) {
+            let widget = adw::PreferencesGroup::builder()
+                .title(group.title())
+                .build();
+            for rule in members {
+                let (row, rule_row) = rule_row(rule, sender);
+                widget.add(&row);
+                self.rule_rows.push(rule_row);
+            }
+            self.rules_box.append(&widget);
+        }
+        // Rows were added group by group: put them back in file order so
+        // they line up with the daemon's list on the next comparison.
+        self.rule_rows.sort_by_key(|row| {
+            rules
+                .iter()
+                .position(|r| r.id == row.rule.id)
+                .unwrap_or(usize::MAX)
+        });
+    }
+
+    fn build_events(
+        &mut self,
+        events: &Result<Vec<EventInfo>, String>,
+        sender: &ComponentSender<Self>,
+    ) {
+        for row in self.events_rows.drain(..) {
+            self.events_group.remove(&row);
+        }
+        let rows: Vec<gtk::Widget> = match events {
+            Err(why) => vec![adw::ActionRow::builder()
+                .title(tr("Denials cannot be shown"))
+                .subtitle(glib::markup_escape_text(why))
+                .build()
+                .upcast()],
+            Ok(events) if events.is_empty() => vec![adw::ActionRow::builder()
+                .title(tr("No denials"))
+                .build()
+                .upcast()],
+            Ok(events) => events
+                .iter()
+                .map(|e| event_row(e, sender).upcast())
+                .collect(),
+        };
+        for row in &rows {
+            self.events_group.add(row);
+        }
+        self.events_rows = rows;
+    }
+}
+
+/// What each mode means, under the selector.
+fn mode_help(mode: Option<&str>) -> String {
+    match mode {
+        Some("enforce") => tr("What no rule allows is denied"),
+        Some("complain") => tr("What no rule allows is allowed and reported"),
+        Some("disabled") => tr("Nothing is checked"),
+        _ => String::new(),
+    }
+}
+
+fn set_switch(switch: &gtk::Switch, handler: &glib::SignalHandlerId, on: bool) {
+    switch.block_signal(handler);
+    switch.set_active(on);
+    switch.set_state(on);
+    switch.unblock_signal(handler);
+}
+
+fn rule_row(rule: &RuleInfo, sender: &ComponentSender<ProfilePage>) -> (adw::ActionRow, RuleRow) {
+    let row = adw::ActionRow::builder()
+        .title(glib::markup_escape_text(&rule.summary))
+        .subtitle(glib::markup_escape_text(&rule_subtitle(rule)))
+        .build();
+    let switch = gtk::Switch::builder()
+        .active(rule.enabled)
+        .state(rule.enabled)
+        .valign(gtk::Align::Center)
+        .tooltip_text(tr("Apply this rule"))
+        .build();
+    let id = rule.id.clone();
+    let toggle_sender = sender.clone();
+    let handler = switch.connect_state_set(move |_, enabled| {
+        toggle_sender.input(ProfilePageInput::Toggle {
+            id: id.clone(),
+            enabled,
+        });
+        // The switch keeps the daemon's state until the daemon has taken
+        // the change; the page sets it after reading the rules again.
+        glib::Propagation::Stop
+    });
+    let remove = gtk::Button::builder()
+        .icon_name("user-trash-symbolic")
+        .valign(gtk::Align::Center)
+        .tooltip_text(tr("Remove rule"))
+        .css_classes(["flat"])
+        .build();
+    a11y::set_label(
+        &remove,
+        &tr("Remove rule: {summary}").replace("{summary}", &rule.summary),
+    );
+    let (id, summary) = (rule.id.clone(), rule.summary.clone());
+    let remove_sender = sender.clone();
+    remove.connect_clicked(move |_| {
+        remove_sender.input(ProfilePageInput::Remove {
+            id: id.clone(),
+            summary: summary.clone(),
+        });
+    });
+    row.add_suffix(&switch);
+    row.add_suffix(&remove);
+    // Also names the switch for assistive technology after the row's
+    // title (the rule's summary), and lets Enter on the row flip it.
+    row.set_activatable_widget(Some(&switch));
+    (
+        row,
+        RuleRow {
+            rule: rule.clone(),
+            switch,
+            handler,
+        },
+    )
+}
+
+fn event_row(event: &EventInfo, sender: &ComponentSender<ProfilePage>) -> adw::ExpanderRow {
+    let when = format_time(event.time_usec);
+    let row = adw::ExpanderRow::builder()
+        .title(glib::markup_escape_text(&event_title(event)))
+        .subtitle(glib::markup_escape_text(&event_subtitle(event, &when)))
+        .build();
+    let allow = gtk::Button::builder()
+        .label(tr("Allow"))
+        .valign(gtk::Align::Center)
+        .tooltip_text(tr("Add a rule that allows this from now on"))
+        .build();
+    a11y::set_label(
+        &allow,
+        &tr("Allow {what}").replace("{what}", &event_title(event)),
+    );
+    let id = event.id;
+    let sender = sender.clone();
+    allow.connect_clicked(move |_| sender.input(ProfilePageInput::Allow(id)));
+    row.add_action(&allow);
+    let why = adw::ActionRow::builder()
+        .title(tr("Why"))
+        .subtitle(glib::markup_escape_text(&event.reason))
+        .build();
+    row.add_row(&why);
+    row
+}
+
+/// An event's time in the local time zone, for people.
+pub fn format_time(time_usec: i64) -> String {
+    glib::DateTime::from_unix_local(time_usec / 1_000_000)
+        .and_then(|t| t.format("%x %X"))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,352 @@
+//! The desktop app for real: `bpfbox-manager` under Xvfb, driven through
+//! AT-SPI (tests/desktop/driver.py, dogtail) as assistive technology sees
+//! it, against the real bpfboxd on the real system bus with polkitd.
+//! Every check ends on persistent state: the daemon's rules, the kernel's
+//! verdict, the switch the app shows.
+//!
+//! One scenario per app start: under QEMU's emulation the app needs 30-40 s
+//! to appear on the accessibility bus.
+//!
+//! `BPFBOX_SCREENSHOTS=print` prints the screenshots as base64 between
+//! `==> screenshot NAME` and `<== screenshot` lines (the guest's files do
+//! not outlive it); tests/desktop/save-screenshots turns such a log into
+//! docs/screenshots/.
+
+use std::{
+    fs,
+    io::{BufRead as _, BufReader, Write as _},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use bpfbox_dbus::{options, ManagerProxy, ProfileProxy};
+use bpfbox_tests::{bin_dir, bus::SystemBus, run, Daemon, Sandbox, RUNTIME_RULES};
+
+const DENIED: i32 = 1;
+const USER: &str = "bpfbox-desktop";
+const DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/desktop/driver.py");
+const DISPLAY: &str = ":73";
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Kills and waits for its child on drop: the machine's init reaps late.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn xvfb() -> Running {
+    let socket = format!("/tmp/.X11-unix/X{}", &DISPLAY[1..]);
+    let _ = fs::remove_file(&socket);
+    // -ac: the unprivileged user's app must be able to connect too.
+    let child = Command::new("Xvfb")
+        .args([
+            DISPLAY,
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-ac",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn Xvfb (apt package xvfb)");
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Path::new(&socket).exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    running
+}
+
+/// `cmd` run as `user` (root when `None`).
+fn as_user(user: Option<&str>, program: &str) -> Command {
+    match user {
+        None => Command::new(program),
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--", program]);
+            c
+        }
+    }
+}
+
+/// A session bus of `user`'s own: the app and the driver meet on the
+/// accessibility bus it starts.
+fn session_bus(user: Option<&str>) -> (Running, String) {
+    let mut child = as_user(user, "dbus-daemon")
+        .args(["--session", "--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn dbus-daemon --session");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Running(child), line.trim().to_owned())
+}
+
+/// The environment of a desktop session for the app and the driver.
+struct Desktop {
+    user: Option<&'static str>,
+    session: String,
+    system: String,
+    home: PathBuf,
+}
+
+impl Desktop {
+    fn command(&self, program: &str) -> Command {
+        let mut c = as_user(self.user, "env");
+        c.args([
+            format!("DISPLAY={DISPLAY}"),
+            format!("DBUS_SESSION_BUS_ADDRESS={}", self.session),
+            format!("DBUS_SYSTEM_BUS_ADDRESS={}", self.system),
+            format!("HOME={}", self.home.display()),
+            "GDK_BACKEND=x11".into(),
+            "GSK_RENDERER=cairo".into(),
+            "NO_AT_BRIDGE=0".into(),
+            "LC_ALL=C.UTF-8".into(),
+        ]);
+        c.arg(program);
+        c
+    }
+
+    fn app(&self, probe: &Path) -> Running {
+        Running(
+            self.command(s(&bin_dir().join("bpfbox-manager")))
+                .args(["--profile", s(probe)])
+                .spawn()
+                .expect("spawn bpfbox-manager"),
+        )
+    }
+
+    /// Starts the AT-SPI driver of this session.
+    fn driver(&self) -> Driver {
+        let mut child = self
+            .command("/usr/bin/python3")
+            .arg(DRIVER)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run the AT-SPI driver (apt package python3-dogtail)");
+        let replies = BufReader::new(child.stdout.take().unwrap());
+        let commands = child.stdin.take().unwrap();
+        Driver {
+            commands,
+            replies,
+            _child: Running(child),
+        }
+    }
+}
+
+/// The driver process of one session (tests/desktop/driver.py).
+struct Driver {
+    commands: ChildStdin,
+    replies: BufReader<ChildStdout>,
+    _child: Running,
+}
+
+impl Driver {
+    /// Runs one command; panics with what the driver saw if it fails.
+    fn drive(&mut self, args: &[&str]) {
+        let started = Instant::now();
+        writeln!(self.commands, "{}", args.join("\t")).expect("write to the driver");
+        let mut reply = String::new();
+        self.replies
+            .read_line(&mut reply)
+            .expect("read the driver's reply");
+        assert_eq!(
+            reply.trim_end(),
+            "ok",
+            "driver {args:?} failed after {:?}",
+            started.elapsed()
+        );
+        eprintln!("driver {args:?}: ok after {:?}", started.elapsed());
+    }
+}
+
+fn screenshot(name: &str) {
+    if std::env::var("BPFBOX_SCREENSHOTS").as_deref() != Ok("print") {
+        return;
+    }
+    let out = Command::new("import")
+        .args(["-display", DISPLAY, "-window", "root", "png:-"])
+        .output()
+        .expect("run import (apt package imagemagick)");
+    assert!(out.status.success(), "import failed");
+    let encoded = Command::new("base64")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(&out.stdout)?;
+            child.wait_with_output()
+        })
+        .expect("run base64");
+    println!(
+        "==> screenshot {name}\n{}<== screenshot",
+        String::from_utf8_lossy(&encoded.stdout)
+    );
+}
+
+fn ensure_user(user: &str) {
+    let _ = Command::new("useradd")
+        .args(["-M", "-N", "-s", "/bin/sh", user])
+        .status();
+}
+
+fn home(name: &str, user: Option<&str>) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfbox-desktop-home-{name}"));
+    fs::create_dir_all(&dir).unwrap();
+    if let Some(user) = user {
+        let ok = Command::new("chown")
+            .args([user, s(&dir)])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "chown {}", dir.display());
+    }
+    dir
+}
+
+/// Waits until the daemon's rule `read-a` is `enabled`; panics after a
+/// minute (the app calls the daemon asynchronously after the toggle).
+async fn wait_rule(profile: &ProfileProxy<'_>, enabled: bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rules = profile.get_rules(&options::none()).await.unwrap();
+        if rules
+            .iter()
+            .any(|r| r.id == "read-a" && r.enabled == enabled)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's rule read-a never became enabled={enabled}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_restart() {
+    let sandbox = Sandbox::new("desktop");
+    let probe = sandbox.probe("probe");
+    let a = sandbox.file("a", "a\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\nname = \"Probe\"\n{RUNTIME_RULES}\n\
+             [[fs]]\nid = \"read-a\"\nfile = \"{}\"\naccess = \"read\"\n",
+            probe.display(),
+            a.display()
+        ),
+    );
+    let bus = SystemBus::start();
+    let mut daemon = Some(Daemon::start(&sandbox.policy_dir()));
+    let conn = zbus::connection::Builder::address(bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let manager = ManagerProxy::new(&conn).await.unwrap();
+    let path = manager
+        .get_profile(s(&probe), &options::none())
+        .await
+        .unwrap();
+    let profile = ProfileProxy::builder(&conn)
+        .path(path)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    // The switch's accessible label is the rule's summary, as the daemon
+    // words it.
+    let summary = profile
+        .get_rules(&options::none())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == "read-a")
+        .expect("rule read-a")
+        .summary;
+    let read_a = || run(&probe, &["open", s(&a), "read"]).code;
+    assert_eq!(read_a(), 0);
+
+    let _x = xvfb();
+
+    // As root, whom polkit always authorizes.
+    {
+        let (_session, session) = session_bus(None);
+        let desktop = Desktop {
+            user: None,
+            session,
+            system: bus.address().to_owned(),
+            home: home("root", None),
+        };
+        let _app = desktop.app(&probe);
+        let mut driver = desktop.driver();
+        driver.drive(&["find", "Probe"]);
+        driver.drive(&["checked", &summary, "true"]);
+        screenshot("profile");
+
+        driver.drive(&["toggle", &summary]);
+        wait_rule(&profile, false).await;
+        driver.drive(&["checked", &summary, "false"]);
+        assert_eq!(
+            read_a(),
+            DENIED,
+            "the kernel denies what the switch turned off"
+        );
+
+        // A change made elsewhere shows up by itself (PropertiesChanged).
+        profile
+            .set_rule_enabled("read-a", true, &options::none())
+            .await
+            .unwrap();
+        driver.drive(&["checked", &summary, "true"]);
+        assert_eq!(read_a(), 0);
+
+        // The daemon goes away and comes back: the app says so, then
+        // recovers by itself.
+        drop(daemon.take());
+        driver.drive(&["find", "bpfboxd is not running"]);
+        screenshot("daemon-missing");
+        daemon = Some(Daemon::start(&sandbox.policy_dir()));
+        driver.drive(&["gone", "bpfboxd is not running"]);
+        driver.drive(&["checked", &summary, "true"]);
+    }
+
+    // As a user polkit does not authorize: the switch stays where the
+    // daemon has it and a toast says why.
+    ensure_user(USER);
+    let (_session, session) = session_bus(Some(USER));
+    let desktop = Desktop {
+        user: Some(USER),
+        session,
+        system: bus.address().to_owned(),
+        home: home("user", Some(USER)),
+    };
+    let _app = desktop.app(&probe);
+    let mut driver = desktop.driver();
+    driver.drive(&["checked", &summary, "true"]);
+    driver.drive(&["toggle", &summary]);
+    driver.drive(&["find-prefix", "Not allowed:"]);
+    driver.drive(&["checked", &summary, "true"]);
+    wait_rule(&profile, true).await;
+    assert_eq!(read_a(), 0, "the refused change changed nothing");
+    drop(daemon);
+}

@@ -14,9 +14,6 @@ use crate::{
     output::{json, local_time, or_dash, table},
 };
 
-/// Events per `GetEvents` call: the most the daemon gives at once.
-const PAGE: u32 = 1000;
-
 pub async fn status(client: &Client, as_json: bool) -> anyhow::Result<()> {
     let m = &client.manager;
     let version = m.version().await.context("cannot read bpfboxd's status")?;
@@ -264,29 +261,14 @@ pub async fn reload(client: &Client, as_json: bool) -> anyhow::Result<()> {
 /// Every event after `after` (of `executable` if given), paging through.
 pub async fn events_after(
     client: &Client,
-    mut after: u64,
+    after: u64,
     executable: Option<&str>,
 ) -> anyhow::Result<Vec<EventInfo>> {
-    let mut opts = options::none();
-    if let Some(exe) = executable {
-        opts.insert("profile", exe.into());
-    }
-    let mut all = Vec::new();
-    loop {
-        let page = client
-            .manager
-            .get_events(after, PAGE, &opts)
-            .await
-            .context("cannot read the events")?;
-        let full = page.len() == PAGE as usize;
-        if let Some(last) = page.last() {
-            after = last.id;
-        }
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
+    client
+        .manager
+        .events_after(after, executable)
+        .await
+        .context("cannot read the events")
 }
 
 pub async fn log(

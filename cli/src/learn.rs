@@ -25,7 +25,7 @@ use std::{
 
 use anyhow::Context as _;
 use bpfbox_dbus::{options, EventInfo, ProfileProxy};
-use bpfbox_policy::{Expiry, Mode, ProfileEdit};
+use bpfbox_learn::{homes, Machine};
 use serde_json::json;
 
 use crate::{
@@ -33,7 +33,6 @@ use crate::{
     client::Client,
     commands::events_after,
     error::{Code, Failure},
-    generalise::{self, is_complaint, Machine, Proposal},
     output::json,
 };
 
@@ -253,21 +252,16 @@ async fn propose_and_decide(
         executable: executable.to_owned(),
         homes: homes(),
     };
-    let proposal = generalise::propose(events, &machine);
-    let proposed = proposed_text(&file, &current, &proposal)?;
-    let complaints = events.iter().filter(|e| is_complaint(e)).count();
-    let diff = similar::TextDiff::from_lines(&current, &proposed)
-        .unified_diff()
-        .context_radius(3)
-        .header("current", "proposed")
-        .to_string();
-    for note in &proposal.skipped {
+    let learned = bpfbox_learn::learn(&file, &current, events, &machine)
+        .map_err(|e| Failure::new(Code::Invalid, format!("a learned rule would not load: {e}")))?;
+    let (proposed, diff, complaints) = (&learned.text, &learned.diff, learned.complaints);
+    for note in &learned.skipped {
         eprintln!("bpfbox: not learned: {note}");
     }
     if !as_json {
         eprintln!(
             "bpfbox: {complaints} reported accesses became {} rules:",
-            proposal.rules.len()
+            learned.rules
         );
         print!("{diff}");
         let _ = std::io::stdout().flush();
@@ -281,7 +275,7 @@ async fn propose_and_decide(
         let mut opts = options::none();
         opts.insert("previous", current.as_str().into());
         profile
-            .replace(&proposed, &opts)
+            .replace(proposed, &opts)
             .await
             .context("cannot write the learned profile")?;
     }
@@ -290,8 +284,8 @@ async fn propose_and_decide(
             "executable": executable,
             "events": events.len(),
             "complaints": complaints,
-            "rules": proposal.rules.len(),
-            "skipped": proposal.skipped,
+            "rules": learned.rules,
+            "skipped": learned.skipped,
             "diff": diff,
             "profile": proposed,
             "applied": accepted,
@@ -302,49 +296,6 @@ async fn propose_and_decide(
         eprintln!("bpfbox: the proposal was not applied");
     }
     Ok(accepted)
-}
-
-/// `current` with the proposal's rules added and the mode set to enforce,
-/// edited in place so comments and layout stay.
-pub fn proposed_text(file: &Path, current: &str, proposal: &Proposal) -> anyhow::Result<String> {
-    let mut edit = ProfileEdit::from_text(file, current)
-        .map_err(|e| Failure::new(Code::Invalid, format!("the profile's text: {e}")))?;
-    edit.set_mode(Mode::Enforce)
-        .map_err(|e| Failure::new(Code::Invalid, e.to_string()))?;
-    for rule in &proposal.rules {
-        let mut n = 1;
-        loop {
-            let id = format!("learned-{}-{n}", rule.kind.word());
-            match edit.add_rule(rule, Some(&id), &Expiry::Never) {
-                Ok(_) => break,
-                Err(bpfbox_policy::EditError::DuplicateId { .. }) => n += 1,
-                Err(e) => {
-                    return Err(Failure::new(
-                        Code::Invalid,
-                        format!("a learned rule would not load: {e}"),
-                    )
-                    .into())
-                }
-            }
-        }
-    }
-    Ok(edit.text())
-}
-
-/// Home directories as the daemon expands `~`: root's and those of users
-/// with uid ≥ 1000 and a login shell.
-fn homes() -> Vec<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            let (uid, home, shell) = (f.get(2)?.parse::<u32>().ok()?, *f.get(5)?, *f.get(6)?);
-            let login = !shell.ends_with("/nologin") && !shell.ends_with("/false");
-            ((uid == 0 || uid >= 1000) && login && home.len() > 1 && home.starts_with('/'))
-                .then(|| home.trim_end_matches('/').to_owned())
-        })
-        .collect()
 }
 
 fn ask(question: &str) -> anyhow::Result<bool> {
@@ -375,7 +326,7 @@ async fn undo(profile: &ProfileProxy<'_>, created: bool, previous_mode: Option<&
 
 #[cfg(test)]
 mod tests {
-    use bpfbox_policy::{NewRule, RuleKind};
+    use bpfbox_policy::Mode;
 
     use super::*;
 
@@ -386,26 +337,6 @@ mod tests {
         assert_eq!(profile.mode, Mode::Complain);
         assert_eq!(profile.taint_on_exec, Some(true));
         assert_eq!(profile.rule_count(), 0);
-    }
-
-    #[test]
-    fn the_proposal_enforces_and_keeps_what_was_written() {
-        let current = "# mine\nprofile = \"/usr/bin/gzip\"\nmode = \"complain\"\n\n[[fs]]\nid = \"learned-fs-1\"\nfile = \"/etc/x\"\naccess = \"read\"\n";
-        let proposal = Proposal {
-            rules: vec![NewRule::new(RuleKind::Fs)
-                .with("file", ["/usr/lib/**"])
-                .with("access", ["read", "exec"])],
-            skipped: Vec::new(),
-        };
-        let text = proposed_text(Path::new("gzip.toml"), current, &proposal).unwrap();
-        assert!(text.starts_with("# mine\n"), "{text}");
-        let profile = bpfbox_policy::parse_str(&text, Path::new("gzip.toml")).unwrap();
-        assert_eq!(profile.mode, Mode::Enforce);
-        assert_eq!(profile.rule_count(), 2);
-        assert!(
-            text.contains("id = \"learned-fs-2\""),
-            "ids do not clash: {text}"
-        );
     }
 
     #[test]

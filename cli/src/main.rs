@@ -4,7 +4,6 @@ mod args;
 mod client;
 mod commands;
 mod error;
-mod generalise;
 mod learn;
 mod output;
 

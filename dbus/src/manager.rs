@@ -124,3 +124,33 @@ pub trait Manager {
     #[zbus(property)]
     fn policy_problems(&self) -> zbus::Result<Vec<Problem>>;
 }
+
+impl ManagerProxy<'_> {
+    /// Every event after `after` the daemon still keeps, oldest first, of
+    /// the executable `profile` or of all: `GetEvents` page by page.
+    ///
+    /// # Errors
+    /// The daemon's error for the first page that failed.
+    pub async fn events_after(
+        &self,
+        mut after: u64,
+        profile: Option<&str>,
+    ) -> Result<Vec<EventInfo>, crate::Error> {
+        let mut filter = crate::options::none();
+        if let Some(exe) = profile {
+            filter.insert(crate::names::option::PROFILE, exe.into());
+        }
+        let mut all = Vec::new();
+        loop {
+            let page = self
+                .get_events(after, crate::names::MAX_EVENTS, &filter)
+                .await?;
+            let full = page.len() == crate::names::MAX_EVENTS as usize;
+            after = page.last().map_or(after, |e| e.id);
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+}

@@ -9,11 +9,15 @@ mod a11y;
 mod add_rule;
 mod client;
 mod history;
+mod learn;
 mod model;
 mod profile_list;
 mod profile_page;
 
-use std::time::Duration;
+use std::{
+    sync::OnceLock,
+    time::{Duration, Instant},
+};
 
 use adw::prelude::*;
 use bpfbox_dbus::zbus::Connection;
@@ -30,6 +34,19 @@ use self::{
 
 /// The application id (desktop file, D-Bus activation, settings).
 pub const APP_ID: &str = "org.bpfbox.Manager";
+
+/// When the process started: the first list is logged with the time it took
+/// (`bpfbox-app-bench` reads that line).
+pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// What the window opens on, from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// The page of the profile confining this executable.
+    Profile(String),
+    /// The denial history of every app.
+    History,
+}
 
 /// What the window shows as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +68,12 @@ pub struct App {
     /// What the content pane shows: "empty", "profile" or "history".
     content: &'static str,
     /// `--profile`: the executable whose page opens once the daemon is up.
-    pending_profile: Option<String>,
+    pending: Option<Start>,
     /// A list read is running; `reread` asks for another when it ends, so a
     /// burst of changes costs two reads, not one per change.
     listing: bool,
     reread: bool,
+    listed_once: bool,
     no_bus_reason: String,
 }
 
@@ -85,7 +103,7 @@ pub enum AppCommand {
 
 #[relm4::component(pub)]
 impl Component for App {
-    type Init = Option<String>;
+    type Init = Option<Start>;
     type Input = AppInput;
     type Output = ();
     type CommandOutput = AppCommand;
@@ -185,7 +203,7 @@ impl Component for App {
     }
 
     fn init(
-        profile: Self::Init,
+        start: Self::Init,
         root: Self::Root,
         sender: ComponentSender<Self>,
     ) -> ComponentParts<Self> {
@@ -217,9 +235,10 @@ impl Component for App {
             page,
             history,
             content: "empty",
-            pending_profile: profile,
+            pending: start,
             listing: false,
             reread: false,
+            listed_once: false,
             no_bus_reason: String::new(),
         };
         let list_widget = model.list.widget();
@@ -328,7 +347,11 @@ impl Component for App {
                     };
                     AppCommand::Subscribed(result.map_err(|e| client::error_text(&e)))
                 });
-                if let Some(exe) = self.pending_profile.take() {
+                if self.pending == Some(Start::History) {
+                    self.pending = None;
+                    sender.input(AppInput::ShowHistory);
+                }
+                if let Some(Start::Profile(exe)) = self.pending.take() {
                     let conn = self.conn.clone().expect("connected");
                     sender.oneshot_command(async move {
                         let path = client::profile_of(&conn, &exe)
@@ -362,7 +385,13 @@ impl Component for App {
             AppCommand::Profiles(result) => {
                 self.listing = false;
                 match result {
-                    Ok(items) => self.list.emit(ProfileListInput::Set(items)),
+                    Ok(items) => {
+                        let count = items.len();
+                        self.list.emit(ProfileListInput::Set(items));
+                        if !std::mem::replace(&mut self.listed_once, true) {
+                            log_first_list(count);
+                        }
+                    }
                     // Mostly the daemon leaving mid-read, which the status
                     // page already says; otherwise the next change reads
                     // again. A toast would only repeat the status page.
@@ -396,6 +425,19 @@ fn show_content(stack: &gtk::Stack, name: &str) {
         child = page.next_sibling();
     }
     stack.set_visible_child_name(name);
+}
+
+/// Logs how long the first list took once the main loop is idle again,
+/// that is after the list has built its rows.
+fn log_first_list(count: usize) {
+    relm4::gtk::glib::idle_add_local_once(move || {
+        let elapsed = STARTED.get().map(Instant::elapsed).unwrap_or_default();
+        tracing::info!(
+            profiles = count,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "first list shown"
+        );
+    });
 }
 
 impl App {

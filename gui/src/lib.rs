@@ -3,3 +3,4 @@
 
 pub mod agent;
 pub mod i18n;
+pub mod logging;

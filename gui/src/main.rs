@@ -1,8 +1,8 @@
 //! bpfbox-manager: the desktop app over bpfboxd's D-Bus API.
 //!
-//! `bpfbox-manager [--profile EXECUTABLE]`: with `--profile`, the page of the
-//! profile confining EXECUTABLE opens (the notification agent's "Open"
-//! action uses it).
+//! `bpfbox-manager [--profile EXECUTABLE | --history]`: with `--profile`, the
+//! page of the profile confining EXECUTABLE opens (the notification agent's
+//! "Open" action uses it); with `--history`, the denial history.
 
 mod app;
 
@@ -11,37 +11,43 @@ use bpfbox_gui::i18n::tr;
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
 enum Args {
-    Run { profile: Option<String> },
+    Run { start: Option<app::Start> },
     Help,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
-    let mut profile = None;
+    let mut start = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Args::Help),
             "--profile" => {
-                profile = Some(
+                start = Some(app::Start::Profile(
                     args.next()
                         .ok_or_else(|| tr("--profile needs an executable"))?,
-                );
+                ));
             }
+            "--history" => start = Some(app::Start::History),
             _ => match arg.strip_prefix("--profile=") {
-                Some(exe) => profile = Some(exe.to_owned()),
+                Some(exe) => start = Some(app::Start::Profile(exe.to_owned())),
                 None => return Err(tr("unknown argument: {arg}").replace("{arg}", &arg)),
             },
         }
     }
-    Ok(Args::Run { profile })
+    Ok(Args::Run { start })
 }
 
 fn main() -> std::process::ExitCode {
+    app::STARTED.get_or_init(std::time::Instant::now);
+    bpfbox_gui::logging::init();
     bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
-    let profile = match parse_args(std::env::args().skip(1)) {
-        Ok(Args::Run { profile }) => profile,
+    let start = match parse_args(std::env::args().skip(1)) {
+        Ok(Args::Run { start }) => start,
         Ok(Args::Help) => {
-            println!("{}", tr("Usage: bpfbox-manager [--profile EXECUTABLE]"));
+            println!(
+                "{}",
+                tr("Usage: bpfbox-manager [--profile EXECUTABLE | --history]")
+            );
             return std::process::ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -53,7 +59,7 @@ fn main() -> std::process::ExitCode {
     // `--profile` as unknown.
     relm4::RelmApp::new(app::APP_ID)
         .with_args(Vec::new())
-        .run::<app::App>(profile);
+        .run::<app::App>(start);
     std::process::ExitCode::SUCCESS
 }
 
@@ -67,15 +73,22 @@ mod tests {
 
     #[test]
     fn profile_option_names_the_page_to_open_in_both_spellings() {
-        let expected = Args::Run {
-            profile: Some("/usr/bin/gedit".into()),
+        let expected = || Args::Run {
+            start: Some(app::Start::Profile("/usr/bin/gedit".into())),
         };
-        assert_eq!(args(&["--profile", "/usr/bin/gedit"]), Ok(expected));
-        let expected = Args::Run {
-            profile: Some("/usr/bin/gedit".into()),
-        };
-        assert_eq!(args(&["--profile=/usr/bin/gedit"]), Ok(expected));
-        assert_eq!(args(&[]), Ok(Args::Run { profile: None }));
+        assert_eq!(args(&["--profile", "/usr/bin/gedit"]), Ok(expected()));
+        assert_eq!(args(&["--profile=/usr/bin/gedit"]), Ok(expected()));
+        assert_eq!(args(&[]), Ok(Args::Run { start: None }));
+    }
+
+    #[test]
+    fn history_option_opens_the_denial_history() {
+        assert_eq!(
+            args(&["--history"]),
+            Ok(Args::Run {
+                start: Some(app::Start::History)
+            })
+        );
     }
 
     #[test]

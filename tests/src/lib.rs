@@ -7,6 +7,7 @@
 //! run where scripts/test put them, inside the guest.
 
 pub mod bus;
+pub mod desktop;
 
 use std::{
     fs,

@@ -16,13 +16,17 @@ use std::{
     fs,
     io::{BufRead as _, BufReader, Write as _},
     path::{Path, PathBuf},
-    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
-    thread,
+    process::{ChildStdin, ChildStdout, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use bpfbox_dbus::{options, ManagerProxy, ProfileProxy};
-use bpfbox_tests::{bin_dir, bus::SystemBus, run, Daemon, Sandbox, RUNTIME_RULES};
+use bpfbox_tests::{
+    bin_dir,
+    bus::SystemBus,
+    desktop::{print_screenshot, screenshot_png, session_bus, xvfb, Running, Session},
+    run, Daemon, Sandbox, RUNTIME_RULES,
+};
 
 const DENIED: i32 = 1;
 const USER: &str = "bpfbox-desktop";
@@ -33,94 +37,12 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// Kills and waits for its child on drop: the machine's init reaps late.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn xvfb() -> Running {
-    let socket = format!("/tmp/.X11-unix/X{}", &DISPLAY[1..]);
-    let _ = fs::remove_file(&socket);
-    // -ac: the unprivileged user's app must be able to connect too.
-    let child = Command::new("Xvfb")
-        .args([
-            DISPLAY,
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-ac",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn Xvfb (apt package xvfb)");
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !Path::new(&socket).exists() {
-        assert!(Instant::now() < deadline, "Xvfb did not start");
-        thread::sleep(Duration::from_millis(50));
-    }
-    running
-}
-
-/// `cmd` run as `user` (root when `None`).
-fn as_user(user: Option<&str>, program: &str) -> Command {
-    match user {
-        None => Command::new(program),
-        Some(user) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", user, "--", program]);
-            c
-        }
-    }
-}
-
-/// A session bus of `user`'s own: the app and the driver meet on the
-/// accessibility bus it starts.
-fn session_bus(user: Option<&str>) -> (Running, String) {
-    let mut child = as_user(user, "dbus-daemon")
-        .args(["--session", "--nofork", "--print-address=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn dbus-daemon --session");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (Running(child), line.trim().to_owned())
-}
-
-/// The environment of a desktop session for the app and the driver.
-struct Desktop {
-    user: Option<&'static str>,
-    session: String,
-    system: String,
-    home: PathBuf,
-}
+/// One desktop session with the app and the driver.
+struct Desktop(Session);
 
 impl Desktop {
     fn command(&self, program: &str) -> Command {
-        let mut c = as_user(self.user, "env");
-        c.args([
-            format!("DISPLAY={DISPLAY}"),
-            format!("DBUS_SESSION_BUS_ADDRESS={}", self.session),
-            format!("DBUS_SYSTEM_BUS_ADDRESS={}", self.system),
-            format!("HOME={}", self.home.display()),
-            "GDK_BACKEND=x11".into(),
-            "GSK_RENDERER=cairo".into(),
-            "NO_AT_BRIDGE=0".into(),
-            "LC_ALL=C.UTF-8".into(),
-        ]);
-        c.arg(program);
-        c
+        self.0.command(program)
     }
 
     fn app(&self, probe: &Path) -> Running {
@@ -178,27 +100,9 @@ impl Driver {
 }
 
 fn screenshot(name: &str) {
-    if std::env::var("BPFBOX_SCREENSHOTS").as_deref() != Ok("print") {
-        return;
+    if std::env::var("BPFBOX_SCREENSHOTS").as_deref() == Ok("print") {
+        print_screenshot(name, &screenshot_png(DISPLAY, None));
     }
-    let out = Command::new("import")
-        .args(["-display", DISPLAY, "-window", "root", "png:-"])
-        .output()
-        .expect("run import (apt package imagemagick)");
-    assert!(out.status.success(), "import failed");
-    let encoded = Command::new("base64")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(&out.stdout)?;
-            child.wait_with_output()
-        })
-        .expect("run base64");
-    println!(
-        "==> screenshot {name}\n{}<== screenshot",
-        String::from_utf8_lossy(&encoded.stdout)
-    );
 }
 
 fn ensure_user(user: &str) {
@@ -286,17 +190,18 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
     let read_a = || run(&probe, &["open", s(&a), "read"]).code;
     assert_eq!(read_a(), 0);
 
-    let _x = xvfb();
+    let _x = xvfb(DISPLAY);
 
     // As root, whom polkit always authorizes.
     {
         let (_session, session) = session_bus(None);
-        let desktop = Desktop {
+        let desktop = Desktop(Session {
             user: None,
-            session,
-            system: bus.address().to_owned(),
+            display: DISPLAY,
+            session_bus: session,
+            system_bus: bus.address().to_owned(),
             home: home("root", None),
-        };
+        });
         let _app = desktop.app(&probe);
         let mut driver = desktop.driver();
         driver.drive(&["find", "Probe"]);
@@ -334,12 +239,13 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
     // daemon has it and a toast says why.
     ensure_user(USER);
     let (_session, session) = session_bus(Some(USER));
-    let desktop = Desktop {
+    let desktop = Desktop(Session {
         user: Some(USER),
-        session,
-        system: bus.address().to_owned(),
+        display: DISPLAY,
+        session_bus: session,
+        system_bus: bus.address().to_owned(),
         home: home("user", Some(USER)),
-    };
+    });
     let _app = desktop.app(&probe);
     let mut driver = desktop.driver();
     driver.drive(&["checked", &summary, "true"]);

@@ -16,9 +16,6 @@ use zbus::{
 
 use super::model::ProfileItem;
 
-/// How many events one `GetEvents` call asks for (the daemon's maximum).
-const PAGE: u32 = names::MAX_EVENTS;
-
 /// The manager proxy of `conn`.
 pub async fn manager(conn: &Connection) -> Result<ManagerProxy<'static>, bpfbox_dbus::Error> {
     Ok(ManagerProxy::builder(conn)
@@ -41,35 +38,59 @@ pub async fn profile(
         .await?)
 }
 
-/// Every profile, with the properties `ListProfiles` leaves out (icon,
-/// packaged, modified).
+/// Every profile with all its properties, in one round trip: the
+/// ObjectManager's `GetManagedObjects` (a call per profile made the first
+/// list of a few hundred apps take seconds).
 pub async fn list_profiles(conn: &Connection) -> Result<Vec<ProfileItem>, bpfbox_dbus::Error> {
-    let summaries = manager(conn).await?.list_profiles(&options::none()).await?;
-    let mut items = Vec::with_capacity(summaries.len());
-    for s in summaries {
-        let proxy = profile(conn, s.object.as_str()).await?;
-        // A profile removed between the two calls is simply not listed: the
-        // InterfacesRemoved signal that follows triggers the next read.
-        let Ok(icon) = proxy.icon().await else {
-            continue;
-        };
-        items.push(ProfileItem {
-            path: s.object.to_string(),
-            executable: s.executable,
-            display_name: s.display_name,
-            app_id: s.app_id,
-            icon,
-            mode: s.mode,
-            running_processes: s.running_processes,
-            rule_count: s.rule_count,
-            denial_count: s.denial_count,
-            packaged: proxy.packaged().await.unwrap_or(false),
-            modified: proxy.modified().await.unwrap_or(false),
-            last_error: s.last_error,
-        });
-    }
+    let objects = zbus::fdo::ObjectManagerProxy::builder(conn)
+        .destination(BUS_NAME)?
+        .path(names::MANAGER_PATH)?
+        .cache_properties(CacheProperties::No)
+        .build()
+        .await?
+        .get_managed_objects()
+        .await?;
+    let mut items: Vec<ProfileItem> = objects
+        .into_iter()
+        .filter_map(|(path, interfaces)| {
+            let props = interfaces
+                .into_iter()
+                .find(|(name, _)| name.as_str() == names::PROFILE_INTERFACE)?
+                .1;
+            profile_item(path.to_string(), &props)
+        })
+        .collect();
     items.sort_by_key(|i| i.title().to_lowercase());
     Ok(items)
+}
+
+/// A list item from a profile object's properties; `None` if one is missing
+/// or of another type (a daemon of another version), which leaves the
+/// profile out rather than showing made-up values.
+fn profile_item(
+    path: String,
+    props: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+) -> Option<ProfileItem> {
+    fn get<T: TryFrom<zbus::zvariant::OwnedValue>>(
+        props: &std::collections::HashMap<String, zbus::zvariant::OwnedValue>,
+        name: &str,
+    ) -> Option<T> {
+        T::try_from(props.get(name)?.try_clone().ok()?).ok()
+    }
+    Some(ProfileItem {
+        path,
+        executable: get(props, "Executable")?,
+        display_name: get(props, "DisplayName")?,
+        app_id: get(props, "AppId")?,
+        icon: get(props, "Icon")?,
+        mode: get(props, "Mode")?,
+        running_processes: get(props, "RunningProcesses")?,
+        rule_count: get(props, "RuleCount")?,
+        denial_count: get(props, "DenialCount")?,
+        packaged: get(props, "Packaged")?,
+        modified: get(props, "Modified")?,
+        last_error: get(props, "LastError")?,
+    })
 }
 
 /// What the detail page shows of one profile.
@@ -125,22 +146,7 @@ pub async fn events(
     conn: &Connection,
     executable: Option<&str>,
 ) -> Result<Vec<EventInfo>, bpfbox_dbus::Error> {
-    let manager = manager(conn).await?;
-    let mut filter = options::none();
-    if let Some(exe) = executable {
-        filter.insert(names::option::PROFILE, exe.into());
-    }
-    let mut all = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = manager.get_events(after, PAGE, &filter).await?;
-        let full = page.len() == PAGE as usize;
-        after = page.last().map_or(after, |e| e.id);
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
+    manager(conn).await?.events_after(0, executable).await
 }
 
 /// The object of the profile confining `executable`.
@@ -258,5 +264,54 @@ pub fn error_text(e: &bpfbox_dbus::Error) -> String {
         E::ZBus(zbus::Error::MethodError(_, Some(m), _)) => m.clone(),
         E::ZBus(other) => tr("bpfboxd could not be reached: {error}")
             .replace("{error}", &other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use zbus::zvariant::{OwnedValue, Value};
+
+    use super::*;
+
+    fn props() -> HashMap<String, OwnedValue> {
+        let mut p = HashMap::new();
+        let mut put = |k: &str, v: Value<'static>| {
+            p.insert(k.to_owned(), OwnedValue::try_from(v).unwrap());
+        };
+        put("Executable", "/usr/bin/gzip".into());
+        put("DisplayName", "gzip".into());
+        put("AppId", "".into());
+        put("Icon", "".into());
+        put("Mode", "enforce".into());
+        put("RunningProcesses", 2u32.into());
+        put("RuleCount", 3u32.into());
+        put("DenialCount", 4u64.into());
+        put("Packaged", true.into());
+        put("Modified", false.into());
+        put("LastError", "".into());
+        p
+    }
+
+    #[test]
+    fn a_profile_objects_properties_make_its_list_item() {
+        let item = profile_item("/p".into(), &props()).expect("complete properties");
+        assert_eq!(item.executable, "/usr/bin/gzip");
+        assert_eq!(
+            (item.running_processes, item.rule_count, item.denial_count),
+            (2, 3, 4)
+        );
+        assert!(item.packaged && !item.modified);
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_property_leaves_the_profile_out() {
+        let mut p = props();
+        p.remove("Mode");
+        assert!(profile_item("/p".into(), &p).is_none());
+        let mut p = props();
+        p.insert("DenialCount".into(), OwnedValue::from(4u32));
+        assert!(profile_item("/p".into(), &p).is_none());
     }
 }

@@ -15,6 +15,7 @@ use super::{
     a11y,
     add_rule::{AddRule, AddRuleInput, AddRuleOutput},
     client::{self, Detail},
+    learn::{self, Answer, Learning, Review},
     model::{event_subtitle, event_title, group_rules, mode_label, rule_subtitle, MODES},
 };
 
@@ -37,6 +38,8 @@ pub struct ProfilePage {
     events_rows: Vec<gtk::Widget>,
     mode_row: adw::ComboRow,
     mode_handler: glib::SignalHandlerId,
+    /// A "Learn from activity" run, of whichever profile it was started on.
+    learning: Option<Learning>,
 }
 
 struct RuleRow {
@@ -72,6 +75,10 @@ pub enum ProfilePageInput {
     Allow(u64),
     OpenAddRule,
     Back,
+    LearnStart,
+    LearnReview,
+    LearnStop,
+    LearnAnswer(Answer, Box<Review>),
 }
 
 #[derive(Debug)]
@@ -87,6 +94,11 @@ pub enum ProfilePageCommand {
     Loaded(u64, Result<Box<Detail>, String>),
     /// A change call returned; `Ok` carries what to say, if anything.
     Done(Result<Option<String>, String>),
+    LearnStarted(Result<Learning, String>),
+    LearnProposed(Result<Review, String>),
+    /// Like `Done`; the run goes on if the change failed (a refused
+    /// authorization, or a conflict with an edit made meanwhile).
+    LearnFinished(Result<Option<String>, String>),
 }
 
 #[relm4::component(pub)]
@@ -173,6 +185,40 @@ impl Component for ProfilePage {
                                 },
                             },
                             add = &adw::ActionRow {
+                                #[watch]
+                                set_title: &if model.learning_here() { tr("Learning from activity") } else { tr("Learn from activity") },
+                                #[watch]
+                                set_subtitle: &if model.learning_here() {
+                                    tr("Use the app now: what its rules do not allow is allowed and recorded. Then review the rules it needed.")
+                                } else {
+                                    tr("Record what the app does in complain mode and turn it into rules")
+                                },
+                                #[watch]
+                                set_visible: model.detail.is_some(),
+                                add_suffix = &gtk::Button {
+                                    set_label: &tr("Start"),
+                                    set_valign: gtk::Align::Center,
+                                    #[watch]
+                                    set_visible: model.learning.is_none(),
+                                    connect_clicked => ProfilePageInput::LearnStart,
+                                },
+                                add_suffix = &gtk::Button {
+                                    set_label: &tr("Stop"),
+                                    set_valign: gtk::Align::Center,
+                                    #[watch]
+                                    set_visible: model.learning_here(),
+                                    connect_clicked => ProfilePageInput::LearnStop,
+                                },
+                                add_suffix = &gtk::Button {
+                                    set_label: &tr("Review"),
+                                    set_valign: gtk::Align::Center,
+                                    add_css_class: "suggested-action",
+                                    #[watch]
+                                    set_visible: model.learning_here(),
+                                    connect_clicked => ProfilePageInput::LearnReview,
+                                },
+                            },
+                            add = &adw::ActionRow {
                                 set_title: &tr("The last change of this profile failed"),
                                 add_css_class: "error",
                                 #[watch]
@@ -247,6 +293,7 @@ impl Component for ProfilePage {
             events_rows: Vec::new(),
             mode_row: mode_row.clone(),
             mode_handler,
+            learning: None,
         };
         let (mode_row, rules_box, events_group) = (&mode_row, &rules_box, &events_group);
         let widgets = view_output!();
@@ -351,6 +398,32 @@ impl Component for ProfilePage {
                     Ok(Some(tr("Allowed from now on")))
                 });
             }
+            ProfilePageInput::LearnStart => {
+                let (Some(conn), Some(path)) = (self.conn.clone(), self.path.clone()) else {
+                    return;
+                };
+                sender.oneshot_command(async move {
+                    ProfilePageCommand::LearnStarted(
+                        learn::start(conn, path)
+                            .await
+                            .map_err(|e| client::error_text(&e)),
+                    )
+                });
+            }
+            ProfilePageInput::LearnReview => {
+                let (Some(conn), Some(run)) = (self.conn.clone(), self.learning.clone()) else {
+                    return;
+                };
+                sender.oneshot_command(async move {
+                    ProfilePageCommand::LearnProposed(learn::propose(conn, run).await)
+                });
+            }
+            ProfilePageInput::LearnStop => self.finish_learning(&sender, None),
+            ProfilePageInput::LearnAnswer(answer, review) => match answer {
+                Answer::Apply => self.finish_learning(&sender, Some(*review)),
+                Answer::Discard => self.finish_learning(&sender, None),
+                Answer::KeepLearning => {}
+            },
             ProfilePageInput::OpenAddRule => {
                 if let (Some(conn), Some(path)) = (self.conn.clone(), self.path.clone()) {
                     self.add_rule.emit(AddRuleInput::Open {
@@ -367,7 +440,7 @@ impl Component for ProfilePage {
         &mut self,
         message: Self::CommandOutput,
         sender: ComponentSender<Self>,
-        _root: &Self::Root,
+        root: &Self::Root,
     ) {
         match message {
             ProfilePageCommand::Loaded(generation, result) => {
@@ -387,6 +460,12 @@ impl Component for ProfilePage {
                     }
                 }
             }
+            ProfilePageCommand::LearnFinished(result) => {
+                if result.is_ok() {
+                    self.learning = None;
+                }
+                self.update_cmd(ProfilePageCommand::Done(result), sender, root);
+            }
             ProfilePageCommand::Done(result) => {
                 match result {
                     Ok(Some(text)) | Err(text) => {
@@ -398,11 +477,59 @@ impl Component for ProfilePage {
                 let _ = sender.output(ProfilePageOutput::Changed);
                 self.read(&sender);
             }
+            ProfilePageCommand::LearnStarted(result) => {
+                match result {
+                    Ok(run) => self.learning = Some(run),
+                    Err(text) => {
+                        let _ = sender.output(ProfilePageOutput::Toast(text));
+                    }
+                }
+                let _ = sender.output(ProfilePageOutput::Changed);
+                self.read(&sender);
+            }
+            ProfilePageCommand::LearnProposed(Err(text)) => {
+                let _ = sender.output(ProfilePageOutput::Toast(text));
+            }
+            ProfilePageCommand::LearnProposed(Ok(review)) => {
+                let answer_sender = sender.clone();
+                let shown = review.clone();
+                learn::ask(
+                    root.root().and_downcast_ref::<gtk::Window>(),
+                    &shown,
+                    move |answer| {
+                        answer_sender.input(ProfilePageInput::LearnAnswer(
+                            answer,
+                            Box::new(review.clone()),
+                        ));
+                    },
+                );
+            }
         }
     }
 }
 
 impl ProfilePage {
+    /// Whether the profile shown is the one learning.
+    fn learning_here(&self) -> bool {
+        self.learning
+            .as_ref()
+            .is_some_and(|run| Some(&run.path) == self.path.as_ref())
+    }
+
+    /// Ends the learning run: writes `review`, or puts the mode back.
+    fn finish_learning(&mut self, sender: &ComponentSender<Self>, review: Option<Review>) {
+        let (Some(conn), Some(run)) = (self.conn.clone(), self.learning.clone()) else {
+            return;
+        };
+        sender.oneshot_command(async move {
+            ProfilePageCommand::LearnFinished(
+                learn::finish(conn, run, review)
+                    .await
+                    .map_err(|e| client::error_text(&e)),
+            )
+        });
+    }
+
     fn mode(&self) -> Option<&'static str> {
         let mode = &self.detail.as_ref()?.item.mode;
         MODES.iter().copied().find(|m| m == mode)

@@ -7,15 +7,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // journald and log files get plain text, a terminal colours
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    bpfbox_gui::logging::init();
     // One thread: the agent waits on buses, it does not compute.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

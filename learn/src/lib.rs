@@ -6,6 +6,7 @@
 //! propose the same profile for the same run.
 
 pub mod generalise;
+pub mod run;
 
 use std::path::Path;
 

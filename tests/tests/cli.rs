@@ -428,3 +428,100 @@ async fn learning_a_profile_for_cat_enforces_what_it_needed_and_nothing_else() {
     let _ = std::fs::remove_dir_all(&notes_dir);
     let _ = std::fs::remove_dir_all(&other_dir);
 }
+
+/// The app's "Learn from activity" (bpfbox_learn::run, which the app calls
+/// as is): complain mode while the app runs, a proposal from the run's
+/// events, then the learned profile enforced, or the mode put back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learning_from_activity_enforces_what_the_run_needed_and_stopping_changes_nothing() {
+    use bpfbox_learn::run::{self, Finished};
+
+    let setup = Setup::start("learn-run");
+    // Outside the sandbox, which is in /tmp: learning turns a temporary
+    // file into its directory's glob.
+    let other = PathBuf::from(format!("/root/bpfbox-learn-other-{}", std::process::id()));
+    std::fs::write(&other, "never read while learning\n").unwrap();
+    let conn = zbus::connection::Builder::address(setup.bus.address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let manager = ManagerProxy::new(&conn).await.unwrap();
+    let path = manager
+        .get_profile(s(&setup.probe), &options::none())
+        .await
+        .unwrap()
+        .to_string();
+    let profile = ProfileProxy::builder(&conn)
+        .path(path.clone())
+        .unwrap()
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(setup.read(&setup.secret), DENIED);
+
+    // Stopped: the file as before.
+    let text_before = profile.get_text(&options::none()).await.unwrap();
+    let learning = run::start(&conn, &path).await.unwrap();
+    assert_eq!(profile.mode().await.unwrap(), "complain");
+    assert_eq!(
+        run::finish(&conn, &learning, None).await.unwrap(),
+        Finished::Stopped
+    );
+    assert_eq!(profile.mode().await.unwrap(), "enforce");
+    assert_eq!(
+        profile.get_text(&options::none()).await.unwrap(),
+        text_before
+    );
+
+    // Applied: the run's accesses become rules, and only they.
+    let learning = run::start(&conn, &path).await.unwrap();
+    assert_eq!(setup.read(&setup.secret), 0, "complain mode allows");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let review = loop {
+        let review = run::propose(&conn, &learning).await.unwrap();
+        if review.learned.rules > 0 {
+            break review;
+        }
+        assert!(Instant::now() < deadline, "the run's event never arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    println!("proposed:\n{}", review.learned.diff);
+    let diff = &review.learned.diff;
+    assert!(diff.contains(s(setup.sandbox.path())), "{diff}");
+    assert!(!diff.contains("bpfbox-learn-other"), "{diff}");
+
+    // An edit made meanwhile is a conflict, not overwritten; the run goes on.
+    profile
+        .set_rule_enabled("read-a", false, &options::none())
+        .await
+        .unwrap();
+    let err = run::finish(&conn, &learning, Some(&review))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, bpfbox_dbus::Error::Conflict(_)), "{err:?}");
+    let review = run::propose(&conn, &learning).await.unwrap();
+    assert_eq!(
+        run::finish(&conn, &learning, Some(&review)).await.unwrap(),
+        Finished::Applied
+    );
+    assert_eq!(profile.mode().await.unwrap(), "enforce");
+    assert_eq!(setup.read(&setup.secret), 0, "learned");
+    assert_eq!(setup.read(&other), DENIED, "never touched while learning");
+    assert_eq!(
+        setup.read(&setup.a),
+        0,
+        "the learned glob covers the sandbox"
+    );
+    assert!(
+        profile
+            .get_rules(&options::none())
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == "read-a" && !r.enabled),
+        "the edit made meanwhile is kept"
+    );
+    let _ = std::fs::remove_file(&other);
+}

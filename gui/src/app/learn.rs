@@ -3,34 +3,12 @@
 //! become proposed rules (the same proposal as `bpfbox learn`, from
 //! `bpfbox-learn`), shown as a diff to apply, discard, or keep learning.
 
-use std::path::Path;
-
 use adw::prelude::*;
-use bpfbox_dbus::{options, zbus::Connection};
 use bpfbox_gui::i18n::tr;
-use bpfbox_learn::{homes, Learned, Machine};
+use bpfbox_learn::run::{self, Finished, ProposeError};
+pub use bpfbox_learn::run::{Review, Run as Learning};
 
 use super::client;
-
-/// A learning run of one profile.
-#[derive(Debug, Clone)]
-pub struct Learning {
-    /// The profile's object.
-    pub path: String,
-    pub executable: String,
-    /// The mode to go back to when the run is discarded.
-    pub previous_mode: String,
-    /// The newest event of the app before the run: later ones are its.
-    pub watermark: u64,
-}
-
-/// A proposal and the text it was made from (`Replace`'s `previous`, so a
-/// change made meanwhile is a conflict, not lost).
-#[derive(Debug, Clone)]
-pub struct Review {
-    pub learned: Learned,
-    pub current: String,
-}
 
 /// What the person answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,72 +18,37 @@ pub enum Answer {
     KeepLearning,
 }
 
-/// Puts the profile at `path` into complain mode and notes where its
-/// events stand.
-pub async fn start(conn: Connection, path: String) -> Result<Learning, bpfbox_dbus::Error> {
-    let profile = client::profile(&conn, &path).await?;
-    let executable = profile.executable().await?;
-    let previous_mode = profile.mode().await?;
-    let watermark = client::manager(&conn)
-        .await?
-        .events_after(0, Some(&executable))
-        .await?
-        .last()
-        .map_or(0, |e| e.id);
-    if previous_mode != "complain" {
-        profile.set_mode("complain", &options::none()).await?;
-    }
-    Ok(Learning {
-        path,
-        executable,
-        previous_mode,
-        watermark,
-    })
+/// Starts a run on the profile at `path` (complain mode).
+pub async fn start(conn: bpfbox_dbus::zbus::Connection, path: String) -> Result<Learning, String> {
+    run::start(&conn, &path)
+        .await
+        .map_err(|e| client::error_text(&e))
 }
 
 /// The proposal from what the app did since the run started.
-pub async fn propose(conn: Connection, run: Learning) -> Result<Review, String> {
-    let read = async {
-        let profile = client::profile(&conn, &run.path).await?;
-        let events = client::manager(&conn)
-            .await?
-            .events_after(run.watermark, Some(&run.executable))
-            .await?;
-        let current = profile.get_text(&options::none()).await?;
-        let file = profile.file().await?;
-        Ok::<_, bpfbox_dbus::Error>((events, current, file))
-    };
-    let (events, current, file) = read.await.map_err(|e| client::error_text(&e))?;
-    let machine = Machine {
-        executable: run.executable,
-        homes: homes(),
-    };
-    let learned =
-        bpfbox_learn::learn(Path::new(&file), &current, &events, &machine).map_err(|e| {
+pub async fn propose(
+    conn: bpfbox_dbus::zbus::Connection,
+    learning: Learning,
+) -> Result<Review, String> {
+    run::propose(&conn, &learning).await.map_err(|e| match e {
+        ProposeError::Daemon(e) => client::error_text(&e),
+        ProposeError::Rules(e) => {
             tr("The learned rules would not load: {error}").replace("{error}", &e.to_string())
-        })?;
-    Ok(Review { learned, current })
+        }
+    })
 }
 
-/// Writes the proposal, or puts the mode back.
+/// Writes the proposal, or puts the mode back; says which.
 pub async fn finish(
-    conn: Connection,
-    run: Learning,
+    conn: bpfbox_dbus::zbus::Connection,
+    learning: Learning,
     review: Option<Review>,
-) -> Result<Option<String>, bpfbox_dbus::Error> {
-    let profile = client::profile(&conn, &run.path).await?;
-    if let Some(review) = review {
-        let mut opts = options::none();
-        opts.insert("previous", review.current.as_str().into());
-        profile.replace(&review.learned.text, &opts).await?;
-        return Ok(Some(tr("Learned rules applied: the app is enforced")));
+) -> Result<Option<String>, String> {
+    match run::finish(&conn, &learning, review.as_ref()).await {
+        Ok(Finished::Applied) => Ok(Some(tr("Learned rules applied: the app is enforced"))),
+        Ok(Finished::Stopped) => Ok(Some(tr("Learning stopped: nothing was changed"))),
+        Err(e) => Err(client::error_text(&e)),
     }
-    if run.previous_mode != "complain" {
-        profile
-            .set_mode(&run.previous_mode, &options::none())
-            .await?;
-    }
-    Ok(Some(tr("Learning stopped: nothing was changed")))
 }
 
 /// Asks what to do with `review`.

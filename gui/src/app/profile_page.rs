@@ -403,11 +403,7 @@ impl Component for ProfilePage {
                     return;
                 };
                 sender.oneshot_command(async move {
-                    ProfilePageCommand::LearnStarted(
-                        learn::start(conn, path)
-                            .await
-                            .map_err(|e| client::error_text(&e)),
-                    )
+                    ProfilePageCommand::LearnStarted(learn::start(conn, path).await)
                 });
             }
             ProfilePageInput::LearnReview => {
@@ -522,11 +518,7 @@ impl ProfilePage {
             return;
         };
         sender.oneshot_command(async move {
-            ProfilePageCommand::LearnFinished(
-                learn::finish(conn, run, review)
-                    .await
-                    .map_err(|e| client::error_text(&e)),
-            )
+            ProfilePageCommand::LearnFinished(learn::finish(conn, run, review).await)
         });
     }
 

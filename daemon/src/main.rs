@@ -92,6 +92,7 @@ fn unload_command(lock: &std::path::Path) -> anyhow::Result<()> {
 
 fn run(settings: &Settings) -> anyhow::Result<()> {
     preflight::check()?;
+    preflight::warn_about_ambiguous_overlays();
     match &settings.config_file {
         Some(path) => tracing::info!(config = %path.display(), "configuration read"),
         None => tracing::info!("no configuration file: built-in defaults and flags"),

@@ -79,6 +79,45 @@ fn mount_securityfs() -> io::Result<()> {
     crate::pseudofs::mount(c"securityfs", c"/sys/kernel/security")
 }
 
+/// Mount points of overlay file systems without unique inode numbers.
+///
+/// bpfbox names a file by (device, inode). An overlay whose layers are on
+/// different file systems reports a file of one layer and a directory of
+/// the overlay under the same device, and without `xino=on` their inode
+/// numbers can be equal: a rule on the one would then match the other. The
+/// daemon warns about each such mount at start (fail closed is not possible
+/// here: the files are the system's, not ours).
+#[must_use]
+pub fn ambiguous_overlays(mountinfo: &str) -> Vec<String> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            // "id parent maj:min root mountpoint opts [optional…] - fstype source superopts"
+            let (left, right) = line.split_once(" - ")?;
+            let mut right = right.split_whitespace();
+            let fstype = right.next()?;
+            let super_options = right.nth(1).unwrap_or_default();
+            let mount_point = left.split_whitespace().nth(4)?;
+            (fstype == "overlay" && !super_options.split(',').any(|o| o == "xino=on"))
+                .then(|| mount_point.replace("\\040", " "))
+        })
+        .collect()
+}
+
+/// Warns about every overlay mount of [`ambiguous_overlays`].
+pub fn warn_about_ambiguous_overlays() {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    for mount_point in ambiguous_overlays(&mountinfo) {
+        tracing::warn!(
+            mount_point,
+            "overlay file system without xino=on: a file and a directory there can share \
+             a (device, inode) pair, so a rule on one may match the other; mount it with xino=on"
+        );
+    }
+}
+
 /// Whether `bpf` is one of the comma-separated active LSMs.
 #[must_use]
 pub fn lsm_list_has_bpf(list: &str) -> bool {
@@ -88,6 +127,16 @@ pub fn lsm_list_has_bpf(list: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlays_without_xino_are_reported_by_mount_point() {
+        let mountinfo = "\
+22 1 0:26 / / rw,relatime - overlay overlay rw,lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work,uuid=on\n\
+23 22 0:27 / /home rw - ext4 /dev/vda2 rw\n\
+24 22 0:28 / /var/lib/c rw shared:5 - overlay overlay rw,lowerdir=/a,upperdir=/b,workdir=/c,xino=on\n";
+        assert_eq!(ambiguous_overlays(mountinfo), ["/"]);
+        assert!(ambiguous_overlays("").is_empty());
+    }
 
     #[test]
     fn bpf_lsm_is_found_only_as_a_whole_list_entry() {

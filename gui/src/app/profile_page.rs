@@ -190,6 +190,8 @@ impl Component for ProfilePage {
                                 #[watch]
                                 set_subtitle: &if model.learning_here() {
                                     tr("Use the app now: what its rules do not allow is allowed and recorded. Then review the rules it needed.")
+                                } else if model.learning.is_some() {
+                                    tr("Another app is learning: stop or review it there first")
                                 } else {
                                     tr("Record what the app does in complain mode and turn it into rules")
                                 },

@@ -90,9 +90,11 @@ pub fn function_offset(path: &Path, symbol: &str) -> Result<u64, FunctionError> 
         .section_index()
         .and_then(|i| file.section_by_index(i).ok())
         .ok_or_else(|| err(format!("function `{symbol}` is in no section")))?;
-    let (section_offset, _) = section
-        .file_range()
-        .ok_or_else(|| err(format!("function `{symbol}` is in a section without file data")))?;
+    let (section_offset, _) = section.file_range().ok_or_else(|| {
+        err(format!(
+            "function `{symbol}` is in a section without file data"
+        ))
+    })?;
     sym.address()
         .checked_sub(section.address())
         .and_then(|o| o.checked_add(section_offset))
@@ -187,7 +189,10 @@ mod tests {
     fn a_missing_function_is_an_error_naming_it_and_the_file() {
         let exe = std::env::current_exe().unwrap();
         let err = function_offset(&exe, "no_such_function_here").unwrap_err();
-        assert!(err.0.contains("no function `no_such_function_here`"), "{err}");
+        assert!(
+            err.0.contains("no function `no_such_function_here`"),
+            "{err}"
+        );
         assert!(err.0.contains(&exe.display().to_string()), "{err}");
     }
 

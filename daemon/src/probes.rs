@@ -4,9 +4,14 @@
 //!
 //! The probes are held by this daemon, not pinned: when it exits they
 //! detach, and function-context rules stop applying until a daemon attaches
-//! them again (fewer accesses, never more).
+//! them again (docs/kernel.md says what that means for allow and taint
+//! rules).
 
-use std::{collections::BTreeMap, os::fd::AsFd as _, path::Path};
+use std::{
+    collections::BTreeMap,
+    os::{fd::AsFd as _, unix::fs::MetadataExt as _},
+    path::{Path, PathBuf},
+};
 
 use aya::programs::{
     uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeLink, UProbeScope},
@@ -49,13 +54,66 @@ enum Link {
     Kernel(kprobe_link::KprobeLink),
 }
 
+/// Where a context's probes go.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// A function of an executable or library: the file (by path and by
+    /// identity, which changes when the file is replaced) and the offset.
+    User {
+        file: PathBuf,
+        identity: (u64, u64),
+        offset: u64,
+    },
+    /// A kernel function (by name, the probe's).
+    Kernel,
+}
+
+impl Target {
+    fn resolve(probe: &ContextProbe) -> Result<Self, ProbeError> {
+        let function = |source| ProbeError::Function {
+            probe: probe.clone(),
+            source,
+        };
+        match probe.kind {
+            ContextKind::Func => {
+                // the executable, or the library as the rule wrote it
+                let file = probe.file.as_deref().unwrap_or(Path::new(""));
+                let file = symbols::locate(file).map_err(function)?;
+                let meta = std::fs::metadata(&file).map_err(|e| {
+                    function(symbols::FunctionError(format!(
+                        "cannot read {}: {e}",
+                        file.display()
+                    )))
+                })?;
+                let offset = symbols::function_offset(&file, &probe.name).map_err(function)?;
+                Ok(Self::User {
+                    identity: (meta.dev(), meta.ino()),
+                    file,
+                    offset,
+                })
+            }
+            ContextKind::Kfunc => {
+                symbols::kernel_function(&probe.name).map_err(function)?;
+                Ok(Self::Kernel)
+            }
+        }
+    }
+}
+
+/// A context's attached probes, and where.
+#[derive(Debug)]
+struct Attached {
+    target: Target,
+    _links: [Link; 2],
+}
+
 /// The probe programs and what they are attached to.
 pub struct Probes {
     func_entry: UProbe,
     func_return: UProbe,
     kfunc_entry: KProbe,
     kfunc_return: KProbe,
-    attached: BTreeMap<ContextProbe, [Link; 2]>,
+    attached: BTreeMap<ContextProbe, Attached>,
 }
 
 impl Probes {
@@ -71,29 +129,31 @@ impl Probes {
         })
     }
 
-    /// Attaches the probes of `wanted` that are not attached yet. Nothing
-    /// changes when one fails: the ones this call attached are detached
-    /// again, so the probes stay those of the rules still in the maps.
+    /// Attaches the probes of `wanted` that are not attached yet, or are
+    /// attached to a file that has since been replaced (a uprobe belongs to
+    /// an inode). Nothing changes when one fails: the probes this call made
+    /// are dropped, which detaches them, and the attached ones stay those
+    /// of the rules still in the maps.
     pub fn attach_new(&mut self, wanted: &[ContextProbe]) -> Result<usize, ProbeError> {
-        let mut new = Vec::new();
+        let mut fresh = Vec::new();
         for probe in wanted {
-            if self.attached.contains_key(probe) {
+            let target = Target::resolve(probe)?;
+            if self.attached.get(probe).is_some_and(|a| a.target == target) {
                 continue;
             }
-            match self.attach(probe) {
-                Ok(links) => {
-                    self.attached.insert(probe.clone(), links);
-                    new.push(probe.clone());
-                }
-                Err(err) => {
-                    for probe in new {
-                        self.attached.remove(&probe);
-                    }
-                    return Err(err);
-                }
-            }
+            let links = self.attach(probe, &target)?;
+            fresh.push((
+                probe.clone(),
+                Attached {
+                    target,
+                    _links: links,
+                },
+            ));
         }
-        Ok(new.len())
+        let count = fresh.len();
+        // replacing an entry drops, so detaches, the probes on the old file
+        self.attached.extend(fresh);
+        Ok(count)
     }
 
     /// Detaches the probes of contexts not in `wanted`.
@@ -103,25 +163,18 @@ impl Probes {
         before - self.attached.len()
     }
 
-    fn attach(&mut self, probe: &ContextProbe) -> Result<[Link; 2], ProbeError> {
+    fn attach(&mut self, probe: &ContextProbe, target: &Target) -> Result<[Link; 2], ProbeError> {
         let cookie = u64::from(probe.bit);
-        match probe.kind {
-            ContextKind::Func => {
-                let function = |source| ProbeError::Function {
-                    probe: probe.clone(),
-                    source,
-                };
-                // the executable, or the library as the rule wrote it
-                let file = probe.file.as_deref().unwrap_or(Path::new(""));
-                let file = symbols::locate(file).map_err(function)?;
-                let offset = symbols::function_offset(&file, &probe.name).map_err(function)?;
+        match target {
+            Target::User { file, offset, .. } => {
+                let offset = *offset;
                 let one = |program: &mut UProbe, what| {
                     let point = UProbeAttachPoint {
                         location: UProbeAttachLocation::AbsoluteOffset(offset),
                         cookie: Some(cookie),
                     };
                     program
-                        .attach(point, &file, UProbeScope::AllProcesses)
+                        .attach(point, file, UProbeScope::AllProcesses)
                         .and_then(|id| program.take_link(id))
                         .map(Link::User)
                         .map_err(|e| ProbeError::Attach {
@@ -134,11 +187,7 @@ impl Probes {
                 let ret = one(&mut self.func_return, "return")?;
                 Ok([entry, ret])
             }
-            ContextKind::Kfunc => {
-                symbols::kernel_function(&probe.name).map_err(|source| ProbeError::Function {
-                    probe: probe.clone(),
-                    source,
-                })?;
+            Target::Kernel => {
                 let one = |program: &KProbe, retprobe, what| {
                     program
                         .fd()

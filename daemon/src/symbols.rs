@@ -180,8 +180,10 @@ mod tests {
         let offset = function_offset(&exe, "bpfbox_symbols_test_target").unwrap();
         // the bytes at the offset are the function's first instructions
         let data = fs::read(&exe).unwrap();
-        let base = bpfbox_symbols_test_target as usize;
-        let code = unsafe { std::slice::from_raw_parts(base as *const u8, 8) };
+        let base = bpfbox_symbols_test_target as *const () as *const u8;
+        // SAFETY: reads the first 8 bytes of a function's code, mapped
+        // readable in this process
+        let code = unsafe { std::slice::from_raw_parts(base, 8) };
         assert_eq!(&data[offset as usize..offset as usize + 8], code);
     }
 

@@ -374,3 +374,21 @@ fn the_daemon_rejects_a_profile_with_a_missing_function_and_locks_its_program_do
         ),
     }
 }
+
+#[test]
+fn a_replaced_executable_gets_its_probes_again_at_the_next_reload() {
+    let t = Setup::new("func-replaced");
+    let daemon = Daemon::start(&t.sandbox.policy_dir());
+    // an upgrade: a new file (new inode) renamed over the old one
+    let new = t.sandbox.path().join("target.new");
+    std::fs::copy(&t.target, &new).expect("copy");
+    std::fs::rename(&new, &t.target).expect("rename");
+    // SAFETY: signals our own child
+    assert_eq!(unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) }, 0);
+    daemon.wait_log(2, |l| l.contains("policy applied"));
+    let out = run(&t.target, &["inside", s(&t.secret), "read", s(&t.secret)]);
+    assert!(
+        out.stdout.contains("inside=ok") && out.stdout.contains("read=denied"),
+        "{out:?}"
+    );
+}

@@ -14,11 +14,13 @@ use std::{
 
 use aya::{
     maps::{Array, HashMap, Map, MapData, MapError, PerCpuArray, RingBuf},
-    programs::{links::FdLink, BtfTracePoint, Lsm, ProgramError},
+    programs::{links::FdLink, BtfTracePoint, KProbe, Lsm, ProgramError, UProbe},
     Btf, Ebpf, EbpfLoader,
 };
 use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
-use bpfbox_ebpf::{lsm_hook, maps, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
+use bpfbox_ebpf::{lsm_hook, maps, probes, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
+
+use crate::probes::Probes;
 
 /// Where bpfbox pins its programs and maps.
 pub const PIN_ROOT: &str = "/sys/fs/bpf/bpfbox";
@@ -132,6 +134,12 @@ fn link_pins(dir: &Path) -> PathBuf {
     dir.join("links")
 }
 
+/// Loaded but unattached programs: the function-context probes, which the
+/// daemon attaches per function.
+fn program_pins(dir: &Path) -> PathBuf {
+    dir.join("programs")
+}
+
 /// Every program (LSM and tracepoint) by name: the link pins to expect.
 fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
@@ -221,6 +229,23 @@ impl Kernel {
             pin_link(link, &links, name)?;
             tracing::debug!(program = name, "attached and pinned");
         }
+        create_dir(&program_pins(dir))?;
+        for name in probes::ALL {
+            let path = program_pins(dir).join(name);
+            let pinned = if [probes::FUNC_ENTRY, probes::FUNC_RETURN].contains(name) {
+                let program: &mut UProbe = program_mut(&mut ebpf, name)?;
+                program.load().map_err(|e| classify(name, e))?;
+                program.pin(&path)
+            } else {
+                let program: &mut KProbe = program_mut(&mut ebpf, name)?;
+                program.load().map_err(|e| classify(name, e))?;
+                program.pin(&path)
+            };
+            pinned.map_err(|e| KernelError::Pin {
+                path,
+                source: io::Error::other(e),
+            })?;
+        }
         let mut take = |name: &'static str| -> Result<Map, KernelError> {
             let map = ebpf.take_map(name).ok_or(KernelError::Map {
                 name,
@@ -263,6 +288,14 @@ impl Kernel {
             ipc_rules: typed(&mut self.ipc_rules, maps::IPC_RULES)?,
             proc_rules: typed(&mut self.proc_rules, maps::PROC_RULES)?,
             cap_rules: typed(&mut self.cap_rules, maps::CAP_RULES)?,
+        })
+    }
+
+    /// The function-context probe programs, to attach per function.
+    pub fn probes(&self) -> Result<Probes, KernelError> {
+        Probes::from_pins(&program_pins(&pin_dir())).map_err(|source| KernelError::Program {
+            hook: "function-context probes".into(),
+            source,
         })
     }
 
@@ -343,6 +376,18 @@ pub fn probe() -> Result<(), KernelError> {
             .load(lsm_hook(name), &btf)
             .map_err(|e| classify(name, e))?;
         log_verified(name, program.info());
+    }
+    for name in probes::ALL {
+        let info = if [probes::FUNC_ENTRY, probes::FUNC_RETURN].contains(name) {
+            let program: &mut UProbe = program_mut(&mut ebpf, name)?;
+            program.load().map_err(|e| classify(name, e))?;
+            program.info()
+        } else {
+            let program: &mut KProbe = program_mut(&mut ebpf, name)?;
+            program.load().map_err(|e| classify(name, e))?;
+            program.info()
+        };
+        log_verified(name, info);
     }
     Ok(())
 }
@@ -442,6 +487,9 @@ pub fn enforcing() -> bool {
 
 fn pinned_set_complete(dir: &Path) -> bool {
     all_programs().all(|p| link_pins(dir).join(p).exists())
+        && probes::ALL
+            .iter()
+            .all(|p| program_pins(dir).join(p).exists())
         && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())
 }
 

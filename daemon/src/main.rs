@@ -14,15 +14,18 @@ mod history;
 mod identity;
 mod instance;
 mod kernel;
+mod kprobe_link;
 mod notify;
 mod pipeline;
 mod policy_source;
 mod policy_task;
 mod preflight;
+mod probes;
 mod pseudofs;
 mod record;
 mod shared;
 mod status;
+mod symbols;
 mod watch;
 
 use std::{process::ExitCode, sync::Arc};

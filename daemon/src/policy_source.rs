@@ -103,7 +103,8 @@ impl PolicySource {
     /// `profile` key could be read) with nothing allowed until it is fixed:
     /// a typo must not unconfine an app. A deleted file's profile goes.
     pub fn load(&mut self, now: &Now) -> anyhow::Result<CompiledPolicy> {
-        let report = bpfbox_policy::load_dir(&self.dir);
+        let mut report = bpfbox_policy::load_dir(&self.dir);
+        crate::symbols::check(&mut report);
         for diagnostic in &report.diagnostics {
             if diagnostic.is_error() {
                 tracing::error!("{diagnostic}");
@@ -215,7 +216,9 @@ pub fn check_command(policy_dir: &Path, paths: &[PathBuf]) -> ExitCode {
     } else {
         paths.to_vec()
     };
-    let diagnostics = bpfbox_policy::lint(&paths);
+    let mut report = bpfbox_policy::lint_report(&paths);
+    crate::symbols::check(&mut report);
+    let diagnostics = report.diagnostics;
     for d in &diagnostics {
         eprintln!("{d}");
     }

@@ -10,6 +10,7 @@ use tokio::{signal::unix::Signal, sync::mpsc};
 use crate::{
     apply, kernel,
     policy_source::PolicySource,
+    probes::Probes,
     shared::{Control, Reloaded, Shared},
 };
 
@@ -17,6 +18,7 @@ pub struct PolicyTask {
     pub source: PolicySource,
     pub kernel: kernel::Kernel,
     pub shared: Arc<Shared>,
+    probes: Probes,
     next_expiry: Option<i64>,
 }
 
@@ -27,10 +29,12 @@ impl PolicyTask {
         kernel: kernel::Kernel,
         shared: Arc<Shared>,
     ) -> anyhow::Result<Self> {
+        let probes = kernel.probes()?;
         let mut task = Self {
             source,
             kernel,
             shared,
+            probes,
             next_expiry: None,
         };
         task.reload()?;
@@ -75,8 +79,16 @@ impl PolicyTask {
         let now = bpfbox_policy::Now::new(std::time::SystemTime::now())
             .with_instance(&self.shared.instance);
         let policy = self.source.load(&now)?;
+        // probes of new contexts first, so their rules work from the moment
+        // the maps hold them; probes of contexts the maps no longer name go
+        // after (see docs/kernel.md on changing contexts)
+        let attached = self
+            .probes
+            .attach_new(&policy.contexts)
+            .context("failed to attach the function-context probes")?;
         let changes = apply::apply(&mut self.kernel.rule_maps()?, &policy)
             .context("failed to write the policy into the kernel maps")?;
+        let detached = self.probes.detach_stale(&policy.contexts);
         let view = self.source.view().clone();
         let errors = view.problems.iter().filter(|d| d.is_error()).count();
         self.shared.set_view(view);
@@ -86,6 +98,9 @@ impl PolicyTask {
             entries = policy.entry_count(),
             written = changes.written,
             removed = changes.removed,
+            contexts = policy.contexts.len(),
+            probes_attached = attached,
+            probes_detached = detached,
             elapsed_ms = started.elapsed().as_millis(),
             "policy applied"
         );

@@ -4,7 +4,8 @@
  * maps without static linking. Each included header is one concern; the
  * hooks live in process.h (tracking), fs.h, dir.h and attr.h (files),
  * proc.h (/proc/<pid>), ipc.h (signals, ptrace), net.h (sockets), cap.h
- * (capabilities) and self.h (bpf(2)).
+ * (capabilities), self.h (bpf(2)) and func.h (function contexts: uprobes
+ * and kprobes).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,6 +28,7 @@
 #include "net.h"
 #include "cap.h"
 #include "self.h"
+#include "func.h"
 
 /* GPL: the LSM, task storage and bpf_d_path helpers require it. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

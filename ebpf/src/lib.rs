@@ -76,6 +76,21 @@ pub fn lsm_hook(program: &str) -> &str {
 /// BTF tracepoints (`tp_btf/`), each named after its tracepoint.
 pub const TRACEPOINTS: &[&str] = &["sched_process_fork", "sched_process_exit"];
 
+/// Function-context probes (`func.h`): attached by the daemon once per
+/// probed function, with the context bit as the attach cookie.
+pub mod probes {
+    /// uprobe at a `func`'s entry.
+    pub const FUNC_ENTRY: &str = "func_entry";
+    /// uretprobe at a `func`'s return.
+    pub const FUNC_RETURN: &str = "func_return";
+    /// kprobe at a `kfunc`'s entry.
+    pub const KFUNC_ENTRY: &str = "kfunc_entry";
+    /// kretprobe at a `kfunc`'s return.
+    pub const KFUNC_RETURN: &str = "kfunc_return";
+    /// Every probe program.
+    pub const ALL: &[&str] = &[FUNC_ENTRY, FUNC_RETURN, KFUNC_ENTRY, KFUNC_RETURN];
+}
+
 /// Map names in the object.
 pub mod maps {
     /// Task local storage of confined tasks.
@@ -123,6 +138,15 @@ mod tests {
                 text.contains(&std::format!("lsm/{hook}")),
                 "missing section lsm/{hook}"
             );
+            assert!(text.contains(prog), "missing program {prog}");
+        }
+        for (section, prog) in [
+            ("uprobe", super::probes::FUNC_ENTRY),
+            ("uretprobe", super::probes::FUNC_RETURN),
+            ("kprobe", super::probes::KFUNC_ENTRY),
+            ("kretprobe", super::probes::KFUNC_RETURN),
+        ] {
+            assert!(text.contains(section), "missing section {section}");
             assert!(text.contains(prog), "missing program {prog}");
         }
         for tp in super::TRACEPOINTS {

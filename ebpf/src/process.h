@@ -29,8 +29,16 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 		return ret;
 	current = bpf_get_current_task_btf();
 	task = bpf_task_storage_get(&task_state, current, 0, 0);
-	if (task)
-		return 0; /* already confined: the profile sticks across exec */
+	if (task) {
+		/*
+		 * already confined: the profile sticks across exec, but the new
+		 * image runs none of the old image's functions (their return
+		 * probes will never fire)
+		 */
+		task->state = 0;
+		__builtin_memset(task->depth, 0, sizeof(task->depth));
+		return 0;
+	}
 
 	inode = BPF_CORE_READ(bprm, file, f_inode);
 	key.ino = BPF_CORE_READ(inode, i_ino);

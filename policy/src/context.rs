@@ -3,8 +3,9 @@
 //! while the function runs.
 //!
 //! A `func` is a function of the profile's executable, so `main` in two
-//! profiles are two contexts; a `kfunc` is a kernel function, one context
-//! whatever profile names it. Bits are numbered in sorted order (func before
+//! profiles are two contexts, or, written `LIBRARY:SYMBOL`, a function of a
+//! shared library, one context whatever profile names it; a `kfunc` is a
+//! kernel function, one context whatever profile names it. Bits are numbered in sorted order (func before
 //! kfunc, then by file, then by name) over every rule of the profile set,
 //! enabled or not, so toggling a rule never renumbers the others.
 
@@ -43,8 +44,32 @@ pub struct ContextProbe {
     pub kind: ContextKind,
     /// The function's symbol.
     pub name: String,
-    /// `func`: the executable holding the symbol; `kfunc`: none.
+    /// `func`: the executable, or the library as written (a path or a file
+    /// name to look up in the library directories), holding the symbol;
+    /// `kfunc`: none.
     pub file: Option<PathBuf>,
+}
+
+/// Splits a `func` value: `LIBRARY:SYMBOL` names a function of a shared
+/// library, a bare `SYMBOL` one of the profile's executable. ELF symbol
+/// names (C, mangled C++ and Rust) have no `:`, so the split is unambiguous.
+#[must_use]
+pub fn split_func(spec: &str) -> (Option<&str>, &str) {
+    match spec.rsplit_once(':') {
+        Some((library, symbol)) => (Some(library), symbol),
+        None => (None, spec),
+    }
+}
+
+/// The context a rule's `func`/`kfunc` value names in `profile`.
+fn context_id(profile: &Profile, kind: ContextKind, spec: &str) -> ContextId {
+    match kind {
+        ContextKind::Kfunc => (kind, None, spec.to_owned()),
+        ContextKind::Func => match split_func(spec) {
+            (Some(library), symbol) => (kind, Some(PathBuf::from(library)), symbol.to_owned()),
+            (None, symbol) => (kind, Some(profile.profile.clone()), symbol.to_owned()),
+        },
+    }
 }
 
 type ContextId = (ContextKind, Option<PathBuf>, String);
@@ -62,10 +87,10 @@ impl ContextTable {
         for p in profiles {
             let mut add = |func: &[String], kfunc: &[String]| {
                 for name in func {
-                    all.insert((ContextKind::Func, Some(p.profile.clone()), name.clone()));
+                    all.insert(context_id(p, ContextKind::Func, name));
                 }
                 for name in kfunc {
-                    all.insert((ContextKind::Kfunc, None, name.clone()));
+                    all.insert(context_id(p, ContextKind::Kfunc, name));
                 }
             };
             p.fs.iter().for_each(|r| add(&r.func, &r.kfunc));
@@ -107,8 +132,7 @@ impl ContextTable {
 
     /// The bit of one context of `profile`.
     pub(crate) fn bit(&self, profile: &Profile, kind: ContextKind, name: &str) -> Option<u32> {
-        let file = (kind == ContextKind::Func).then(|| profile.profile.clone());
-        self.bits.get(&(kind, file, name.to_owned())).copied()
+        self.bits.get(&context_id(profile, kind, name)).copied()
     }
 
     /// The state mask of a rule: the OR of its contexts' bits, 0 if it has
@@ -158,6 +182,25 @@ mod tests {
             table.bit(&b, ContextKind::Kfunc, "vfs_read")
         );
         assert_eq!(table.state(&a, &a.fs[0]).count_ones(), 2);
+    }
+
+    #[test]
+    fn library_functions_are_one_context_for_every_profile() {
+        let a = profile("/bin/a", &["libc.so.6:qsort", "qsort"], &[]);
+        let b = profile("/bin/b", &["libc.so.6:qsort"], &[]);
+        let table = ContextTable::build(&[a.clone(), b.clone()]).unwrap();
+        // a's own qsort and libc's, shared with b
+        assert_eq!(table.probes().len(), 2);
+        assert_eq!(
+            table.bit(&a, ContextKind::Func, "libc.so.6:qsort"),
+            table.bit(&b, ContextKind::Func, "libc.so.6:qsort")
+        );
+        let lib = table
+            .probes()
+            .iter()
+            .find(|p| p.file.as_deref() == Some(std::path::Path::new("libc.so.6")))
+            .unwrap();
+        assert_eq!(lib.name, "qsort");
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub enum Problem {
         first_line: usize,
     },
     /// A `func`/`kfunc` value that cannot be a symbol.
-    #[error("invalid function name `{value}` in `{key}`: expected a symbol name (no spaces or control characters, at most 255 bytes)")]
+    #[error("invalid function name `{value}` in `{key}`: expected a symbol name (no spaces or control characters, at most 255 bytes), or for `func` LIBRARY:SYMBOL")]
     BadSymbol {
         /// `func` or `kfunc`.
         key: &'static str,
@@ -145,6 +145,17 @@ pub enum Problem {
         count: usize,
         /// The limit.
         max: usize,
+    },
+    /// A `func`/`kfunc` names a function that cannot be probed on this
+    /// machine: no such symbol, a stripped binary, no such kernel function.
+    #[error("{key} `{name}`: {reason}")]
+    BadFunction {
+        /// `func` or `kfunc`.
+        key: &'static str,
+        /// The value as written.
+        name: String,
+        /// Why it cannot be probed, naming the file searched.
+        reason: String,
     },
     /// The file could not be read.
     #[error("cannot read the file: {message}")]

@@ -46,7 +46,7 @@ pub use access::{
     CAPABILITIES, FAMILIES, FS_ACCESS, NET_OPERATIONS, SIGNALS,
 };
 pub use compile::{compile, CompileError, CompiledPolicy, Note, OWN_EXECUTABLE};
-pub use context::{ContextError, ContextProbe, MAX_CONTEXTS};
+pub use context::{split_func, ContextError, ContextProbe, MAX_CONTEXTS};
 pub use decide::{
     decide_entry, Decision, Policy, Reason, Request, TaskTarget, Verdict, OWN_EXECUTABLE_RULE,
 };
@@ -56,7 +56,9 @@ pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
 pub use edit::{EditError, NewRule, ProfileEdit};
 pub use expiry::{civil_from_days, valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
-pub use load::{lint, load_dir, load_file, LoadReport, Rejected, MAX_FILE_SIZE};
+pub use load::{
+    lint, lint_report, load_dir, load_file, ContextUse, LoadReport, Rejected, MAX_FILE_SIZE,
+};
 pub use model::{
     profile_id, CapName, Caps, ContextKind, FamilyName, Fs, Mode, Net, Proc, Profile, Ptrace, Rule,
     RuleKind, RuleRef, Signal, Target,

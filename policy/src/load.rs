@@ -14,7 +14,7 @@ use std::{
 };
 
 use crate::{
-    context::MAX_CONTEXTS,
+    context::{split_func, MAX_CONTEXTS},
     diagnostics::{Diagnostic, Location, Problem, Severity},
     model::{ContextKind, Profile},
     parse::{parse_document, Parsed},
@@ -41,6 +41,25 @@ pub struct LoadReport {
     pub diagnostics: Vec<Diagnostic>,
     /// The files that did not load.
     pub rejected: Vec<Rejected>,
+    /// Every `func`/`kfunc` value of the loaded profiles and where it was
+    /// written: what the daemon checks against the machine's binaries and
+    /// kernel before attaching probes.
+    pub contexts: Vec<ContextUse>,
+}
+
+/// One `func`/`kfunc` value of a loaded profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextUse {
+    /// The profile file.
+    pub file: PathBuf,
+    /// The profile's executable.
+    pub exe: PathBuf,
+    /// `func` or `kfunc`.
+    pub kind: ContextKind,
+    /// The value as written (`SYMBOL` or `LIBRARY:SYMBOL` for a `func`).
+    pub name: String,
+    /// Where it was written.
+    pub location: Location,
 }
 
 impl LoadReport {
@@ -79,6 +98,13 @@ pub fn load_file(path: &Path) -> Result<Profile, crate::Diagnostics> {
 /// non-zero when [`Diagnostic::is_error`] holds for one of them.
 #[must_use]
 pub fn lint(paths: &[PathBuf]) -> Vec<Diagnostic> {
+    lint_report(paths).diagnostics
+}
+
+/// [`lint`], with the profiles and context uses it read, for callers that
+/// check more against the machine.
+#[must_use]
+pub fn lint_report(paths: &[PathBuf]) -> LoadReport {
     let mut loader = Loader::default();
     for path in paths {
         if path.is_dir() {
@@ -88,7 +114,7 @@ pub fn lint(paths: &[PathBuf]) -> Vec<Diagnostic> {
         }
     }
     loader.check_contexts();
-    loader.report.diagnostics
+    loader.report
 }
 
 #[derive(Default)]
@@ -96,8 +122,6 @@ struct Loader {
     report: LoadReport,
     /// Executable → the file that defined it.
     seen: BTreeMap<PathBuf, PathBuf>,
-    /// Context uses of loaded profiles, in load order.
-    contexts: Vec<(PathBuf, PathBuf, ContextKind, String, Location)>,
 }
 
 impl Loader {
@@ -172,13 +196,13 @@ impl Loader {
             Some(profile) => {
                 self.seen.insert(profile.profile.clone(), path.to_owned());
                 for (kind, name, location) in contexts {
-                    self.contexts.push((
-                        path.to_owned(),
-                        profile.profile.clone(),
+                    self.report.contexts.push(ContextUse {
+                        file: path.to_owned(),
+                        exe: profile.profile.clone(),
                         kind,
                         name,
                         location,
-                    ));
+                    });
                 }
                 self.report.profiles.push(profile);
             }
@@ -193,10 +217,20 @@ impl Loader {
     /// distinct contexts in load order.
     fn check_contexts(&mut self) {
         let mut distinct = std::collections::HashSet::new();
-        for (file, exe, kind, name, location) in &self.contexts {
-            let key = match kind {
-                ContextKind::Func => (Some(exe.clone()), *kind, name.clone()),
-                ContextKind::Kfunc => (None, *kind, name.clone()),
+        for ContextUse {
+            file,
+            exe,
+            kind,
+            name,
+            location,
+        } in &self.report.contexts
+        {
+            let key = match (kind, split_func(name)) {
+                (ContextKind::Func, (Some(library), symbol)) => {
+                    (Some(PathBuf::from(library)), *kind, symbol.to_owned())
+                }
+                (ContextKind::Func, (None, _)) => (Some(exe.clone()), *kind, name.clone()),
+                (ContextKind::Kfunc, _) => (None, *kind, name.clone()),
             };
             if distinct.insert(key) && distinct.len() > MAX_CONTEXTS {
                 self.report.diagnostics.push(Diagnostic::error(

@@ -543,7 +543,12 @@ impl Decoder<'_> {
         };
         let mut out = Vec::with_capacity(values.len());
         for (value, span) in values {
-            let valid = !value.is_empty()
+            let (library, symbol) = match kind {
+                ContextKind::Func => crate::context::split_func(&value),
+                ContextKind::Kfunc => (None, value.as_str()),
+            };
+            let valid = !symbol.is_empty()
+                && library != Some("")
                 && value.len() <= 255
                 && !value.chars().any(|c| c.is_whitespace() || c.is_control());
             if valid {

@@ -129,6 +129,10 @@ pub struct CapKey {
 pub struct Config {
     pub daemon_tgid: u32,
     pub _pad: u32,
+    /// Kernel address of `rename_lock` (0 = unknown: no decision caching).
+    pub rename_seq: u64,
+    /// Kernel address of `mount_lock` (0 = unknown: no decision caching).
+    pub mount_seq: u64,
 }
 
 /// Key of `protected`.

@@ -75,8 +75,14 @@ impl PolicyTask {
         let now = bpfbox_policy::Now::new(std::time::SystemTime::now())
             .with_instance(&self.shared.instance);
         let policy = self.source.load(&now)?;
-        let changes = apply::apply(&mut self.kernel.rule_maps()?, &policy)
-            .context("failed to write the policy into the kernel maps")?;
+        let applied = apply::apply(&mut self.kernel.rule_maps()?, &policy);
+        // also after a failed apply: it may have changed some entries
+        if applied.as_ref().map_or(true, |c| c.written + c.removed > 0) {
+            self.kernel
+                .bump_generation()
+                .context("failed to bump the policy generation")?;
+        }
+        let changes = applied.context("failed to write the policy into the kernel maps")?;
         let view = self.source.view().clone();
         let errors = view.problems.iter().filter(|d| d.is_error()).count();
         self.shared.set_view(view);

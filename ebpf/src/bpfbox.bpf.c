@@ -17,6 +17,7 @@
 #include "decide.h"
 #include "task.h"
 #include "fs_rules.h"
+#include "cache.h"
 #include "proc.h"
 #include "object.h"
 #include "process.h"

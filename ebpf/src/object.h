@@ -107,7 +107,7 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 	if (target && target == daemon_tgid())
 		eff.guarded = 1;
 	else if (!target)
-		collect_fs_rules(&eff, s, dentry, mnt, access & BPFBOX_FS_MODIFY);
+		collect_fs_rules_cached(&eff, s, dentry, mnt, access & BPFBOX_FS_MODIFY);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);

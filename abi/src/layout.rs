@@ -91,6 +91,8 @@ same_layout!(crate::Event, c::SIZEOF_BPFBOX_EVENT, c::FIELDS_BPFBOX_EVENT, [
     target_pid => c::OFFSETOF_BPFBOX_EVENT_TARGET_PID,
     path_len => c::OFFSETOF_BPFBOX_EVENT_PATH_LEN,
     flags => c::OFFSETOF_BPFBOX_EVENT_FLAGS,
+    count => c::OFFSETOF_BPFBOX_EVENT_COUNT,
+    _pad => c::OFFSETOF_BPFBOX_EVENT__PAD,
     comm => c::OFFSETOF_BPFBOX_EVENT_COMM,
     path => c::OFFSETOF_BPFBOX_EVENT_PATH,
 ]);

@@ -175,6 +175,9 @@ pub struct Event {
     pub path_len: u32,
     /// [`EVENT_F_FULL_PATH`] or [`EVENT_F_NAME_ONLY`] when `path` is set.
     pub flags: u32,
+    /// How many accesses this event stands for (≥ 1; see the header).
+    pub count: u32,
+    pub _pad: u32,
     pub comm: [u8; COMM_LEN as usize],
     pub path: [u8; PATH_LEN as usize],
 }

@@ -67,7 +67,13 @@ ffffffff81234560 T rename_lock_helper
     #[test]
     fn missing_or_hidden_symbols_are_zero() {
         assert_eq!(address_of(SAMPLE, "no_such_lock"), 0);
-        assert_eq!(address_of("0000000000000000 D rename_lock\n", "rename_lock"), 0);
-        assert_eq!(address_of("ffffffff81234560 T rename_lock\n", "rename_lock"), 0);
+        assert_eq!(
+            address_of("0000000000000000 D rename_lock\n", "rename_lock"),
+            0
+        );
+        assert_eq!(
+            address_of("ffffffff81234560 T rename_lock\n", "rename_lock"),
+            0
+        );
     }
 }

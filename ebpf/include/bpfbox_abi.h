@@ -102,6 +102,9 @@
 #define BPFBOX_EVENT_F_FULL_PATH (1U << 0)
 #define BPFBOX_EVENT_F_NAME_ONLY (1U << 1)
 
+/* Repeats of one file access within this window become one event (1 s). */
+#define BPFBOX_REPORT_WINDOW_NS 1000000000ULL
+
 /* bpfbox_event.hook: which LSM hook decided (for "why was this blocked"). */
 #define BPFBOX_HOOK_FILE_OPEN 1
 #define BPFBOX_HOOK_INODE_PERMISSION 2
@@ -312,6 +315,15 @@ struct bpfbox_event {
 	__u32 target_pid;
 	__u32 path_len; /* bytes of path used, 0 = no path */
 	__u32 flags; /* BPFBOX_EVENT_F_* */
+	/*
+	 * How many accesses this event stands for, ≥ 1. The kernel folds a
+	 * task's repeats of one file access within BPFBOX_REPORT_WINDOW_NS
+	 * into one later event (sent when the access recurs after the window,
+	 * when its slot is needed for another, or when the thread exits), so
+	 * summing `count` over events, plus STAT_LOST, gives every report.
+	 */
+	__u32 count;
+	__u32 _pad;
 	char comm[BPFBOX_COMM_LEN];
 	char path[BPFBOX_PATH_LEN];
 };

@@ -14,6 +14,7 @@
 #include "bpfbox_abi.h"
 #include "maps.h"
 #include "events.h"
+#include "report.h"
 #include "decide.h"
 #include "task.h"
 #include "fs_rules.h"

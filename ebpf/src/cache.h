@@ -31,7 +31,7 @@
 #ifndef __BPFBOX_CACHE_H
 #define __BPFBOX_CACHE_H
 
-#define FS_CACHE_SLOTS 8 /* direct-mapped by dentry */
+#define FS_CACHE_SLOTS 8 /* direct-mapped by inode */
 
 struct fs_cache_key {
 	__u64 dentry;
@@ -126,10 +126,15 @@ static __always_inline bool fs_cache_key_eq(const struct fs_cache_key *a,
 	       a->i_generation == b->i_generation && a->guard == b->guard;
 }
 
-static __always_inline __u32 fs_cache_index(__u64 dentry)
+/*
+ * By the inode's address (read with BPF_CORE_READ, a plain value): some
+ * hooks get the dentry as a trusted pointer, on which the verifier allows
+ * no shifts. Inodes are slab objects of several hundred bytes, so the low
+ * bits are skipped.
+ */
+static __always_inline __u32 fs_cache_index(__u64 inode)
 {
-	/* dentries are 192-byte slab objects: skip the always-equal low bits */
-	return ((dentry >> 6) ^ (dentry >> 12)) & (FS_CACHE_SLOTS - 1);
+	return ((inode >> 6) ^ (inode >> 12)) & (FS_CACHE_SLOTS - 1);
 }
 
 /*
@@ -151,7 +156,7 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 	fs_cache_key_of(&key, s, dentry, mnt, guard);
 	if (key.dentry) {
 		cache = bpf_task_storage_get(&fs_cache, current, 0, 0);
-		slot = cache ? &cache->slot[fs_cache_index(key.dentry)] : NULL;
+		slot = cache ? &cache->slot[fs_cache_index(key.inode)] : NULL;
 		if (slot && fs_cache_key_eq(&slot->key, &key)) {
 			*eff = slot->eff;
 			return;
@@ -164,7 +169,7 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 	cache = bpf_task_storage_get(&fs_cache, current, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!cache)
 		return; /* no memory: no cache, the walk's result still decides */
-	slot = &cache->slot[fs_cache_index(key.dentry)];
+	slot = &cache->slot[fs_cache_index(key.inode)];
 	slot->key = key;
 	slot->eff = *eff;
 }

@@ -485,9 +485,13 @@ impl Bench {
     fn report_programs(&self) {
         let floor = self.hooks.get("floor").map(total).and_then(per_run);
         println!("\nBPF run time per program invocation (`kernel.bpf_stats_enabled`), all hooks together:\n");
-        println!("| configuration | invocations | ns per invocation | × floor |\n|---|---|---|---|");
+        println!(
+            "| configuration | invocations | ns per invocation | × floor |\n|---|---|---|---|"
+        );
         for c in CONFIGS {
-            let Some(stats) = self.hooks.get(*c) else { continue };
+            let Some(stats) = self.hooks.get(*c) else {
+                continue;
+            };
             let (ns, runs) = total(stats);
             if let Some(per) = per_run((ns, runs)) {
                 let ratio = floor.map_or(String::from("–"), |f| format!("×{:.2}", per / f));
@@ -502,7 +506,11 @@ impl Bench {
         let programs: std::collections::BTreeSet<&String> =
             self.hooks.values().flat_map(BTreeMap::keys).collect();
         println!("\nPer program: ns per invocation (invocations), programs that ran:\n");
-        println!("| program | {} |\n|---|{}", configs.join(" | "), "---|".repeat(configs.len()));
+        println!(
+            "| program | {} |\n|---|{}",
+            configs.join(" | "),
+            "---|".repeat(configs.len())
+        );
         for program in programs {
             let cells: Vec<String> = configs
                 .iter()

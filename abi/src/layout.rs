@@ -91,6 +91,8 @@ same_layout!(crate::Event, c::SIZEOF_BPFBOX_EVENT, c::FIELDS_BPFBOX_EVENT, [
     target_pid => c::OFFSETOF_BPFBOX_EVENT_TARGET_PID,
     path_len => c::OFFSETOF_BPFBOX_EVENT_PATH_LEN,
     flags => c::OFFSETOF_BPFBOX_EVENT_FLAGS,
+    count => c::OFFSETOF_BPFBOX_EVENT_COUNT,
+    _pad => c::OFFSETOF_BPFBOX_EVENT__PAD,
     comm => c::OFFSETOF_BPFBOX_EVENT_COMM,
     path => c::OFFSETOF_BPFBOX_EVENT_PATH,
 ]);
@@ -98,6 +100,8 @@ same_layout!(crate::Event, c::SIZEOF_BPFBOX_EVENT, c::FIELDS_BPFBOX_EVENT, [
 same_layout!(crate::Config, c::SIZEOF_BPFBOX_CONFIG, c::FIELDS_BPFBOX_CONFIG, [
     daemon_tgid => c::OFFSETOF_BPFBOX_CONFIG_DAEMON_TGID,
     _pad => c::OFFSETOF_BPFBOX_CONFIG__PAD,
+    rename_seq => c::OFFSETOF_BPFBOX_CONFIG_RENAME_SEQ,
+    mount_seq => c::OFFSETOF_BPFBOX_CONFIG_MOUNT_SEQ,
 ]);
 
 same_layout!(crate::ProtectedKey, c::SIZEOF_BPFBOX_PROTECTED_KEY, c::FIELDS_BPFBOX_PROTECTED_KEY, [

@@ -129,6 +129,10 @@ pub struct CapKey {
 pub struct Config {
     pub daemon_tgid: u32,
     pub _pad: u32,
+    /// Kernel address of `rename_lock` (0 = unknown: no decision caching).
+    pub rename_seq: u64,
+    /// Kernel address of `mount_lock` (0 = unknown: no decision caching).
+    pub mount_seq: u64,
 }
 
 /// Key of `protected`.
@@ -171,6 +175,9 @@ pub struct Event {
     pub path_len: u32,
     /// [`EVENT_F_FULL_PATH`] or [`EVENT_F_NAME_ONLY`] when `path` is set.
     pub flags: u32,
+    /// How many accesses this event stands for (≥ 1; see the header).
+    pub count: u32,
+    pub _pad: u32,
     pub comm: [u8; COMM_LEN as usize],
     pub path: [u8; PATH_LEN as usize],
 }

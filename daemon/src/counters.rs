@@ -15,7 +15,8 @@ use bpfbox_abi as abi;
 /// A snapshot, all counts since this daemon started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Records the daemon read from the ring buffer.
+    /// Reports the daemon read from the ring buffer: the sum of the events'
+    /// `count`, as the kernel folds a thread's repeats of one access.
     pub received: u64,
     /// Records the kernel could not queue (ring buffer full).
     pub lost: u64,
@@ -42,8 +43,9 @@ impl Counters {
         })
     }
 
-    pub fn count_received(&self) {
-        self.received.fetch_add(1, Ordering::Relaxed);
+    pub fn count_received(&self, reports: u32) {
+        self.received
+            .fetch_add(u64::from(reports), Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -96,6 +96,7 @@ pub struct Kernel {
     cap_rules: Map,
     config: Map,
     protected: Map,
+    generation: Map,
     events: Option<Map>,
     stats: Option<Map>,
     /// Whether this daemon loaded the programs or adopted pinned ones.
@@ -145,7 +146,7 @@ fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
 }
 
-const MAP_NAMES: [&str; 12] = [
+const MAP_NAMES: [&str; 13] = [
     maps::PROFILES,
     maps::EXE_PROFILES,
     maps::FS_RULES,
@@ -158,6 +159,7 @@ const MAP_NAMES: [&str; 12] = [
     maps::EVENTS,
     maps::STATS,
     maps::CONFINED_PIDS,
+    maps::GENERATION,
 ];
 
 impl Kernel {
@@ -189,6 +191,7 @@ impl Kernel {
             cap_rules: Map::HashMap(open(maps::CAP_RULES)?),
             config: Map::Array(open(maps::CONFIG)?),
             protected: Map::HashMap(open(maps::PROTECTED)?),
+            generation: Map::HashMap(open(maps::GENERATION)?),
             events: Some(Map::RingBuf(open(maps::EVENTS)?)),
             stats: Some(Map::PerCpuArray(open(maps::STATS)?)),
             origin: Origin::Adopted,
@@ -270,6 +273,7 @@ impl Kernel {
             cap_rules: take(maps::CAP_RULES)?,
             config: take(maps::CONFIG)?,
             protected: take(maps::PROTECTED)?,
+            generation: take(maps::GENERATION)?,
             events: Some(take(maps::EVENTS)?),
             stats: Some(take(maps::STATS)?),
             origin: Origin::Loaded,
@@ -299,9 +303,12 @@ impl Kernel {
         })
     }
 
-    /// Tells the programs which process is bpfboxd (for self-protection).
+    /// Tells the programs which process is bpfboxd (for self-protection),
+    /// and where the kernel's rename and mount seqcounts are (for caching
+    /// file decisions).
     pub fn set_daemon(&mut self, tgid: u32) -> Result<(), KernelError> {
         let name = maps::CONFIG;
+        let (rename_seq, mount_seq) = crate::kallsyms::seqlock_addresses();
         let mut config: Array<&mut MapData, Config> = Array::try_from(&mut self.config)
             .map_err(|source| KernelError::Map { name, source })?;
         config
@@ -310,10 +317,25 @@ impl Kernel {
                 Config {
                     daemon_tgid: tgid,
                     _pad: 0,
+                    rename_seq,
+                    mount_seq,
                 },
                 0,
             )
-            .map_err(|source| KernelError::Map { name, source })
+            .map_err(|source| KernelError::Map { name, source })?;
+        self.bump_generation()
+    }
+
+    /// Makes the programs drop every file decision they cached: called after
+    /// any change of the rule, profile or protected maps.
+    pub fn bump_generation(&mut self) -> Result<(), KernelError> {
+        let name = maps::GENERATION;
+        let err = |source| KernelError::Map { name, source };
+        let mut map: HashMap<&mut MapData, u32, u64> =
+            HashMap::try_from(&mut self.generation).map_err(err)?;
+        let key = bpfbox_abi::GENERATION_KEY;
+        let next = map.get(&key, 0).unwrap_or(0).wrapping_add(1);
+        map.insert(key, next, 0).map_err(err)
     }
 
     /// Makes `keys` the objects no confined task may modify.
@@ -333,7 +355,7 @@ impl Kernel {
         for key in stale {
             protected.remove(&key).map_err(err)?;
         }
-        Ok(())
+        self.bump_generation()
     }
 
     /// Takes the event ring buffer (once).

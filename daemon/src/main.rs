@@ -13,6 +13,7 @@ mod events;
 mod history;
 mod identity;
 mod instance;
+mod kallsyms;
 mod kernel;
 mod kprobe_link;
 mod notify;

@@ -62,10 +62,15 @@ impl Pipeline {
                     let mut guard = guard?;
                     let ring = guard.get_inner_mut();
                     while let Some(item) = ring.next() {
-                        self.shared.counters.count_received();
                         match abi_event(&item) {
-                            Some(event) => self.receive(&event),
-                            None => tracing::warn!(len = item.len(), "short event record"),
+                            Some(event) => {
+                                self.shared.counters.count_received(event.count.max(1));
+                                self.receive(&event);
+                            }
+                            None => {
+                                self.shared.counters.count_received(1);
+                                tracing::warn!(len = item.len(), "short event record");
+                            }
                         }
                     }
                     guard.clear_ready();

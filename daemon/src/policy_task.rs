@@ -86,8 +86,14 @@ impl PolicyTask {
             .probes
             .attach_new(&policy.contexts)
             .context("failed to attach the function-context probes")?;
-        let changes = apply::apply(&mut self.kernel.rule_maps()?, &policy)
-            .context("failed to write the policy into the kernel maps")?;
+        let applied = apply::apply(&mut self.kernel.rule_maps()?, &policy);
+        // also after a failed apply: it may have changed some entries
+        if applied.as_ref().map_or(true, |c| c.written + c.removed > 0) {
+            self.kernel
+                .bump_generation()
+                .context("failed to bump the policy generation")?;
+        }
+        let changes = applied.context("failed to write the policy into the kernel maps")?;
         let detached = self.probes.detach_stale(&policy.contexts);
         let view = self.source.view().clone();
         let errors = view.problems.iter().filter(|d| d.is_error()).count();

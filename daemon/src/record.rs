@@ -178,7 +178,8 @@ impl EventRecord {
             access_bits: event.access,
             access,
             decision: event.decision,
-            count: 1,
+            // the kernel folds a thread's repeats of one access (see the ABI)
+            count: event.count.max(1),
         }
     }
 
@@ -406,6 +407,8 @@ pub(crate) mod tests {
             target_pid: 0,
             path_len: 0,
             flags: 0,
+            count: 1,
+            _pad: 0,
             comm: [0; 16],
             path: [0; 256],
         };
@@ -461,6 +464,16 @@ pub(crate) mod tests {
         assert!(line.contains(" name=id_ed25519 dev=8:1"), "{line}");
         assert!(!line.contains("path="), "{line}");
         assert!(line.contains("profile=#0000000000000007"), "{line}");
+    }
+
+    #[test]
+    fn an_event_standing_for_repeats_the_kernel_folded_keeps_their_count() {
+        let mut e = event();
+        e.count = 250;
+        assert_eq!(EventRecord::new(1, 0, &e, None, None).count, 250);
+        // an event from a kernel side that never sets it still counts once
+        e.count = 0;
+        assert_eq!(EventRecord::new(1, 0, &e, None, None).count, 1);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 2
+#define BPFBOX_ABI_VERSION 3
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -101,6 +101,9 @@
  */
 #define BPFBOX_EVENT_F_FULL_PATH (1U << 0)
 #define BPFBOX_EVENT_F_NAME_ONLY (1U << 1)
+
+/* Repeats of one file access within this window become one event (1 s). */
+#define BPFBOX_REPORT_WINDOW_NS 1000000000ULL
 
 /* bpfbox_event.hook: which LSM hook decided (for "why was this blocked"). */
 #define BPFBOX_HOOK_FILE_OPEN 1
@@ -249,11 +252,29 @@ struct bpfbox_cap_key {
 /*
  * Value of the one-entry `config` array. Confined tasks may never signal,
  * ptrace or open the /proc of daemon_tgid, whatever their profile or mode.
+ *
+ * rename_seq and mount_seq are the kernel addresses of `rename_lock` and
+ * `mount_lock` (from /proc/kallsyms; their first 32 bits are the seqcount):
+ * a cached file decision is used only while neither has moved, i.e. no
+ * rename and no mount change happened since the path was walked. 0 = not
+ * known: the kernel then caches nothing. Both stay the same for a boot, so
+ * a restarted daemon writes the same bytes.
  */
 struct bpfbox_config {
 	__u32 daemon_tgid;
 	__u32 _pad;
+	__u64 rename_seq;
+	__u64 mount_seq;
 };
+
+/*
+ * The one entry of the `generation` hash map (key 0): bumped by the daemon
+ * after every change of the rule, profile or protected maps, so the kernel
+ * drops every cached decision taken before. A hash map without
+ * preallocation, so an update swaps in a whole new value: a hook never reads
+ * a half-written counter (which could equal an old one).
+ */
+#define BPFBOX_GENERATION_KEY 0
 
 /*
  * Value of `confined_pids`, keyed by __u32 tgid: every confined process, so
@@ -294,6 +315,15 @@ struct bpfbox_event {
 	__u32 target_pid;
 	__u32 path_len; /* bytes of path used, 0 = no path */
 	__u32 flags; /* BPFBOX_EVENT_F_* */
+	/*
+	 * How many accesses this event stands for, ≥ 1. The kernel folds a
+	 * task's repeats of one file access within BPFBOX_REPORT_WINDOW_NS
+	 * into one later event (sent when the access recurs after the window,
+	 * when its slot is needed for another, or when the thread exits), so
+	 * summing `count` over events, plus STAT_LOST, gives every report.
+	 */
+	__u32 count;
+	__u32 _pad;
 	char comm[BPFBOX_COMM_LEN];
 	char path[BPFBOX_PATH_LEN];
 };

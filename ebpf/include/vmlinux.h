@@ -59,6 +59,8 @@ struct inode {
 	umode_t i_mode;
 	struct super_block *i_sb;
 	unsigned long i_ino;
+	unsigned int i_nlink; /* in an anonymous union with __i_nlink */
+	u32 i_generation;
 };
 
 struct dentry {
@@ -126,6 +128,7 @@ struct task_struct {
 	struct hlist_node pid_links[4];
 	const struct cred *real_cred;
 	const struct cred *cred;
+	struct bpf_local_storage *bpf_storage; /* any BPF program's task storage */
 };
 
 /* Private to fs/proc, reached from a /proc inode with container_of. */
@@ -189,6 +192,9 @@ struct mnt_idmap {
 #define MAP_SHARED 0x01
 #define VM_SHARED 0x00000008
 #define RENAME_EXCHANGE (1 << 1)
+/* i_mode file type (include/uapi/linux/stat.h) */
+#define S_IFMT 00170000
+#define S_IFDIR 0040000
 /* include/linux/sched.h: signals sent by the kernel itself */
 #define SEND_SIG_PRIV ((struct kernel_siginfo *)1)
 #define SIGKILL 9

@@ -3,13 +3,18 @@
 #ifndef __BPFBOX_EVENTS_H
 #define __BPFBOX_EVENTS_H
 
-static __always_inline void count(__u32 stat)
+static __always_inline void count_n(__u32 stat, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &stat);
 
 	/* atomic: another program can preempt us on this CPU mid-update */
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline void count(__u32 stat)
+{
+	count_n(stat, 1);
 }
 
 /* Decisions the daemon hears about; a plain ALLOW is not an event. */
@@ -59,6 +64,8 @@ static __always_inline struct bpfbox_event *event_begin(const struct bpfbox_task
 	e->target_pid = 0;
 	e->path_len = 0;
 	e->flags = 0;
+	e->count = 1;
+	e->_pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
 }

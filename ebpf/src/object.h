@@ -57,11 +57,24 @@ static __always_inline void report_object(const struct bpfbox_task *task, __u32 
 					  struct file *file, __u32 target_tgid, bool guarded)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct report_slot *slot = NULL;
+	struct report_cache *rc;
 	struct bpfbox_event *e;
+	__u64 now = 0;
 	long len;
 
 	__u32 kind = guarded ? BPFBOX_EVENT_SELF_PROTECT :
 			       (target_tgid ? BPFBOX_EVENT_PROC : BPFBOX_EVENT_FS);
+	if (kind == BPFBOX_EVENT_FS) {
+		rc = bpf_task_storage_get(&reports, bpf_get_current_task_btf(), 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (rc) {
+			slot = report_slot_of(rc, inode);
+			now = bpf_ktime_get_boot_ns();
+			if (report_repeat(slot, task, dentry, inode, hook, access, decision, now))
+				return;
+		}
+	}
 	e = event_begin(task, kind, hook, access, decision);
 	if (!e)
 		return;
@@ -84,6 +97,8 @@ static __always_inline void report_object(const struct bpfbox_task *task, __u32 
 			e->flags = BPFBOX_EVENT_F_NAME_ONLY;
 		}
 	}
+	if (slot)
+		report_keep(slot, e, dentry, inode, now);
 	event_submit(e);
 }
 
@@ -107,7 +122,7 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 	if (target && target == daemon_tgid())
 		eff.guarded = 1;
 	else if (!target)
-		collect_fs_rules(&eff, s, dentry, mnt, access & BPFBOX_FS_MODIFY);
+		collect_fs_rules_cached(&eff, s, dentry, mnt, access & BPFBOX_FS_MODIFY);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);

@@ -43,6 +43,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *exiting)
 	__u32 tgid = BPF_CORE_READ(exiting, tgid);
 	struct bpfbox_confined_pid *entry;
 
+	report_flush_all(exiting);
 	if (BPF_CORE_READ(exiting, pid) != tgid)
 		return 0;
 	entry = bpf_map_lookup_elem(&confined_pids, &tgid);

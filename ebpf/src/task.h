@@ -14,12 +14,18 @@ struct subject {
 };
 
 /*
- * The only work an unconfined task pays for on every hook: one task-storage
- * lookup that finds nothing.
+ * The only work an unconfined task pays for on every hook. A task that no
+ * BPF program gave task storage cannot have ours: one load from the task,
+ * no helper call. Otherwise (a confined task, or some other program's
+ * storage) one task-storage lookup.
  */
 static __always_inline struct bpfbox_task *current_confined(void)
 {
-	return bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
+	struct task_struct *current = bpf_get_current_task_btf();
+
+	if (!current->bpf_storage)
+		return NULL;
+	return bpf_task_storage_get(&task_state, current, 0, 0);
 }
 
 /* The task's profile, or NULL when the profile is gone or disabled. */

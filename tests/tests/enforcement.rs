@@ -221,3 +221,44 @@ fn taint_is_reported_when_it_happens() {
         "{line}"
     );
 }
+
+#[test]
+fn a_file_renamed_out_of_an_allowed_directory_is_denied_to_a_task_that_read_it_there() {
+    let sandbox = Sandbox::new("rename-cache");
+    let probe = sandbox.probe("probe");
+    let inside = sandbox.path().join("inside");
+    let outside = sandbox.path().join("outside");
+    std::fs::create_dir(&inside).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    let old = inside.join("f");
+    let new = outside.join("f");
+    std::fs::write(&old, "x\n").unwrap();
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"getattr\"]\n",
+            probe.display(),
+            inside.display()
+        ),
+    );
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let child = std::process::Command::new(&probe)
+        .args(["open-renamed", s(&old), s(&new)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the probe's first read was allowed (and its walk cached) once it polls
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // same dentry, same inode, a path outside every rule
+    std::fs::rename(&old, &new).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(DENIED),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

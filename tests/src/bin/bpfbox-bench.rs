@@ -129,8 +129,8 @@ struct Bench {
     port: u16,
     /// (config, workload) → ns/op of each round
     samples: BTreeMap<(String, String), Vec<f64>>,
-    /// config → (run time ns, runs) of our (or the floor's) programs
-    hooks: BTreeMap<String, (u64, u64)>,
+    /// config → program → (run time ns, runs) of our (or the floor's) programs
+    hooks: BTreeMap<String, ProgramStats>,
     daemon_notes: Vec<String>,
 }
 
@@ -266,8 +266,12 @@ impl Bench {
         }
         let after = hook_stats(&names);
         let entry = self.hooks.entry(config.to_owned()).or_default();
-        entry.0 += after.0.saturating_sub(before.0);
-        entry.1 += after.1.saturating_sub(before.1);
+        for (program, (ns, runs)) in after {
+            let (ns0, runs0) = before.get(&program).copied().unwrap_or_default();
+            let e = entry.entry(program).or_default();
+            e.0 += ns.saturating_sub(ns0);
+            e.1 += runs.saturating_sub(runs0);
+        }
         Ok(())
     }
 
@@ -453,19 +457,73 @@ impl Bench {
             }
             println!();
         }
-        println!("\nBPF run time per program invocation (`kernel.bpf_stats_enabled`), all hooks together:\n");
-        println!("| configuration | invocations | ns per invocation |\n|---|---|---|");
-        for c in CONFIGS {
-            if let Some((ns, runs)) = self.hooks.get(*c) {
-                if *runs > 0 {
-                    println!("| {c} | {runs} | {:.0} |", *ns as f64 / *runs as f64);
-                }
-            }
-        }
+        self.report_programs();
         println!();
         for note in &self.daemon_notes {
             println!("- {note}");
         }
+    }
+}
+
+/// Per program name: (run time ns, runs).
+type ProgramStats = BTreeMap<String, (u64, u64)>;
+
+/// ns per invocation, or None when the program did not run.
+fn per_run((ns, runs): (u64, u64)) -> Option<f64> {
+    (runs > 0).then(|| ns as f64 / runs as f64)
+}
+
+fn total(stats: &ProgramStats) -> (u64, u64) {
+    stats
+        .values()
+        .fold((0, 0), |(t, c), (ns, runs)| (t + ns, c + runs))
+}
+
+impl Bench {
+    /// The kernel's own statistics: all hooks together, then per program,
+    /// so that an expensive hook stands out.
+    fn report_programs(&self) {
+        let floor = self.hooks.get("floor").map(total).and_then(per_run);
+        println!("\nBPF run time per program invocation (`kernel.bpf_stats_enabled`), all hooks together:\n");
+        println!(
+            "| configuration | invocations | ns per invocation | × floor |\n|---|---|---|---|"
+        );
+        for c in CONFIGS {
+            let Some(stats) = self.hooks.get(*c) else {
+                continue;
+            };
+            let (ns, runs) = total(stats);
+            if let Some(per) = per_run((ns, runs)) {
+                let ratio = floor.map_or(String::from("–"), |f| format!("×{:.2}", per / f));
+                println!("| {c} | {runs} | {per:.0} | {ratio} |");
+            }
+        }
+        let configs: Vec<&str> = CONFIGS
+            .iter()
+            .copied()
+            .filter(|c| self.hooks.contains_key(*c))
+            .collect();
+        let programs: std::collections::BTreeSet<&String> =
+            self.hooks.values().flat_map(BTreeMap::keys).collect();
+        println!("\nPer program: ns per invocation (invocations), programs that ran:\n");
+        println!(
+            "| program | {} |\n|---|{}",
+            configs.join(" | "),
+            "---|".repeat(configs.len())
+        );
+        for program in programs {
+            let cells: Vec<String> = configs
+                .iter()
+                .map(|c| {
+                    let s = self.hooks[*c].get(program).copied().unwrap_or_default();
+                    per_run(s).map_or(String::from("–"), |per| format!("{per:.0} ({})", s.1))
+                })
+                .collect();
+            if cells.iter().any(|c| c != "–") {
+                println!("| {program} | {} |", cells.join(" | "));
+            }
+        }
+        println!();
     }
 }
 
@@ -489,17 +547,18 @@ fn loaded(names: &[String]) -> usize {
         .count()
 }
 
-/// Total (run time ns, run count) of the loaded programs named `names`.
-fn hook_stats(names: &[String]) -> (u64, u64) {
-    aya::programs::loaded_programs()
-        .filter_map(Result::ok)
-        .filter(|p| {
-            p.name_as_str()
-                .is_some_and(|n| names.iter().any(|x| x == n))
-        })
-        .fold((0, 0), |(t, c), p| {
-            (t + p.run_time().as_nanos() as u64, c + p.run_count())
-        })
+/// (run time ns, run count) of each loaded program named in `names`.
+fn hook_stats(names: &[String]) -> ProgramStats {
+    let mut stats = ProgramStats::new();
+    for p in aya::programs::loaded_programs().filter_map(Result::ok) {
+        let Some(name) = p.name_as_str().filter(|n| names.iter().any(|x| x == n)) else {
+            continue;
+        };
+        let e = stats.entry(name.to_owned()).or_default();
+        e.0 += p.run_time().as_nanos() as u64;
+        e.1 += p.run_count();
+    }
+    stats
 }
 
 /// bpfboxd, run for one phase.

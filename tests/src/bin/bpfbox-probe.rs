@@ -102,6 +102,7 @@ fn run(op: &[&str]) -> u8 {
         ["fd-reopen", path] => report(fd_reopen(path)),
         ["uring-open", path] => report(uring_open(path)),
         ["flood", count, path] => flood(count.parse().unwrap_or(0), path),
+        ["open-renamed", old, new] => open_renamed(old, new),
         ["fork-open", path, mode] => fork_and(|| report(open(path, mode))),
         ["thread-taint", taint, secret] => thread_taint(taint, secret),
         ["exec", program, rest @ ..] => report(exec(program, rest)),
@@ -327,6 +328,24 @@ fn flood(count: u64, path: &str) -> u8 {
     } else {
         FAILED
     }
+}
+
+/// Reads `old` (a decision the kernel may cache), waits until someone
+/// renames it to `new`, then reports reading `new`.
+fn open_renamed(old: &str, new: &str) -> u8 {
+    if let Err(err) = fs::File::open(old) {
+        eprintln!("bpfbox-probe: first open of {old}: {err}");
+        return USAGE;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while Path::new(old).exists() {
+        if std::time::Instant::now() > deadline {
+            eprintln!("bpfbox-probe: {old} was not renamed");
+            return USAGE;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    report(fs::File::open(new).map(drop))
 }
 
 fn report(result: io::Result<()>) -> u8 {

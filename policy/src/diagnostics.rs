@@ -113,7 +113,7 @@ pub enum Problem {
         first_line: usize,
     },
     /// A `func`/`kfunc` value that cannot be a symbol.
-    #[error("invalid function name `{value}` in `{key}`: expected a symbol name (no spaces or control characters, at most 255 bytes), or for `func` LIBRARY:SYMBOL")]
+    #[error("invalid function name `{value}` in `{key}`: expected a symbol name (no spaces or control characters, at most 255 bytes); a `func` may name a library function as LIBRARY:SYMBOL")]
     BadSymbol {
         /// `func` or `kfunc`.
         key: &'static str,

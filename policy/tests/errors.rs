@@ -256,7 +256,8 @@ fn function_names_must_be_symbols() {
     assert_eq!(
         problem("profile = '/bin/ls'\n[[fs]]\nfile = '/a'\naccess = 'read'\nfunc = 'do it'\n"),
         "/policy/app.toml:5:8: error: invalid function name `do it` in `func`: \
-         expected a symbol name (no spaces or control characters, at most 255 bytes)"
+         expected a symbol name (no spaces or control characters, at most 255 bytes); \
+         a `func` may name a library function as LIBRARY:SYMBOL"
     );
 }
 

@@ -1,19 +1,32 @@
 //! Translations: gettext with the `bpfbox` domain.
 
+use std::path::PathBuf;
+
 /// The gettext domain of the app and the agent.
 pub const DOMAIN: &str = "bpfbox";
 
-/// Binds the text domain to `locale_dir` (where `<lang>/LC_MESSAGES/bpfbox.mo`
-/// live) and selects it. Failing to set up translations is not fatal: the
-/// strings stay English.
-pub fn init(locale_dir: &std::path::Path) {
+/// Where the compiled catalogues (`<lang>/LC_MESSAGES/bpfbox.mo`) are: the
+/// `BPFBOX_LOCALEDIR` environment variable, so an uninstalled build can be
+/// run in another language, else the directory `make` built for
+/// (`$(localedir)`, `/app/share/locale` in the Flatpak), else Debian's.
+#[must_use]
+pub fn locale_dir() -> PathBuf {
+    std::env::var_os("BPFBOX_LOCALEDIR").map_or_else(
+        || PathBuf::from(option_env!("BPFBOX_LOCALEDIR").unwrap_or("/usr/share/locale")),
+        PathBuf::from,
+    )
+}
+
+/// Binds the text domain to [`locale_dir`] and selects it. Failing to set
+/// up translations is not fatal: the strings stay English.
+pub fn init() {
     use gettextrs::{
         bind_textdomain_codeset, bindtextdomain, setlocale, textdomain, LocaleCategory,
     };
     // SAFETY: called first thing in main, before any other thread exists
     // that could read the locale while it changes.
     unsafe { setlocale(LocaleCategory::LcAll, "") };
-    let _ = bindtextdomain(DOMAIN, locale_dir);
+    let _ = bindtextdomain(DOMAIN, locale_dir());
     let _ = bind_textdomain_codeset(DOMAIN, "UTF-8");
     let _ = textdomain(DOMAIN);
 }

@@ -37,7 +37,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
+    bpfbox_gui::i18n::init();
     let profile = match parse_args(std::env::args().skip(1)) {
         Ok(Args::Run { profile }) => profile,
         Ok(Args::Help) => {

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
+    bpfbox_gui::i18n::init();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // journald and log files get plain text, a terminal colours

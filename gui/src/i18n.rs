@@ -7,14 +7,19 @@ pub const DOMAIN: &str = "bpfbox";
 
 /// Where the compiled catalogues (`<lang>/LC_MESSAGES/bpfbox.mo`) are: the
 /// `BPFBOX_LOCALEDIR` environment variable, so an uninstalled build can be
-/// run in another language, else the directory `make` built for
-/// (`$(localedir)`, `/app/share/locale` in the Flatpak), else Debian's.
+/// run in another language; else `share/locale` next to the `bin/` the
+/// program was installed in, which follows `make install prefix=…` and the
+/// Flatpak's `/app` without a rebuild; else Debian's `/usr/share/locale`.
 #[must_use]
 pub fn locale_dir() -> PathBuf {
-    std::env::var_os("BPFBOX_LOCALEDIR").map_or_else(
-        || PathBuf::from(option_env!("BPFBOX_LOCALEDIR").unwrap_or("/usr/share/locale")),
-        PathBuf::from,
-    )
+    if let Some(dir) = std::env::var_os("BPFBOX_LOCALEDIR") {
+        return dir.into();
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("share/locale")))
+        .filter(|dir| dir.is_dir())
+        .unwrap_or_else(|| PathBuf::from("/usr/share/locale"))
 }
 
 /// Binds the text domain to [`locale_dir`] and selects it. Failing to set

@@ -47,6 +47,10 @@ mo_files := $(foreach l,$(LINGUAS),$(builddir)/locale/$(l)/LC_MESSAGES/bpfbox.mo
 generated := $(builddir)/bpfboxd.8 $(builddir)/bpfboxd.service $(builddir)/org.bpfbox.Bpfbox1.service \
 	$(builddir)/bpfbox.1 $(builddir)/bpfbox.bash $(builddir)/bpfbox.zsh $(builddir)/bpfbox.fish
 
+# the user documentation (service.md is the unit's Documentation=)
+docs := README.md docs/service.md docs/policy.md docs/app.md docs/cli.md \
+	docs/notifications.md docs/dbus.md
+
 # Every installed file as source:destination:mode, in three groups: the
 # desktop app (all the Flatpak ships), the CLI, and the system service.
 # install and uninstall walk the same lists, so they cannot disagree about
@@ -79,7 +83,7 @@ daemon_files := \
 	data/bpfboxd.toml:$(sysconfdir)/bpfbox/bpfboxd.toml:644 \
 	data/logrotate/bpfbox:$(sysconfdir)/logrotate.d/bpfbox:644 \
 	$(foreach p,$(wildcard data/profiles/*.toml),$(p):$(datadir)/bpfbox/examples/$(notdir $(p)):644) \
-	$(foreach d,README.md $(wildcard docs/*.md),$(d):$(docdir)/$(notdir $(d)):644)
+	$(foreach d,$(docs),$(d):$(docdir)/$(notdir $(d)):644)
 files := $(app_files) $(autostart_files) $(cli_files) $(daemon_files)
 
 # install_files(list): copies each source to $(DESTDIR)destination

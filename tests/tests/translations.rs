@@ -198,7 +198,7 @@ fn po(path: &Path) -> BTreeMap<String, Entry> {
     let mut entries = BTreeMap::new();
     for block in read(path).split("\n\n") {
         let mut entry = Entry::default();
-        let mut msgid = None;
+        let mut has_msgid = false;
         let mut id = String::new();
         let mut plural = String::new();
         let mut strs: Vec<String> = Vec::new();
@@ -225,7 +225,7 @@ fn po(path: &Path) -> BTreeMap<String, Entry> {
             match key {
                 Some("msgid") => {
                     current = 0;
-                    msgid = Some(());
+                    has_msgid = true;
                 }
                 Some("msgid_plural") => {
                     current = 1;
@@ -246,7 +246,7 @@ fn po(path: &Path) -> BTreeMap<String, Entry> {
             };
             field.push_str(&c_unquote(value, &file));
         }
-        if msgid.is_none() || id.is_empty() {
+        if !has_msgid || id.is_empty() {
             continue;
         }
         if entry.plural.is_some() {

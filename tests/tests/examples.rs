@@ -58,18 +58,26 @@ fn text(bytes: &[u8]) -> String {
 
 /// Waits for the denial of `path` to `program`'s profile, then checks that
 /// every denial of the profile was about the sandbox, which only the denied
-/// job touches: the allowed job ran without a single denial.
+/// job touches: the allowed job ran without a single denial. (Events name
+/// an object by its full path, or by its name in its directory.)
 fn denied_only(daemon: &Daemon, program: &str, sandbox: &Sandbox, path: &Path) {
     let profile = format!("profile={program}");
-    let wanted = format!("path={}", path.display());
-    daemon.wait_event(|l| {
-        l.starts_with("action=DENY ") && l.contains(&profile) && l.contains(&wanted)
-    });
-    let inside = format!("path={}", sandbox.path().display());
+    let name = |p: &Path| format!(" name={} ", p.file_name().unwrap().to_string_lossy());
+    let by_path = format!(" path={}", path.display());
+    let by_name = name(path);
+    let about = |l: &str| l.starts_with("action=DENY ") && l.contains(&profile);
+    daemon.wait_event(|l| about(l) && (l.contains(&by_path) || l.contains(&by_name)));
+    let sandbox_path = format!(" path={}", sandbox.path().display());
+    let sandbox_name = name(sandbox.path());
     let others: Vec<String> = daemon
         .events()
         .into_iter()
-        .filter(|l| l.starts_with("action=DENY ") && l.contains(&profile) && !l.contains(&inside))
+        .filter(|l| {
+            about(l)
+                && !l.contains(&sandbox_path)
+                && !l.contains(&sandbox_name)
+                && !l.contains(&by_name)
+        })
         .collect();
     assert!(
         others.is_empty(),

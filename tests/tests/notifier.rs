@@ -477,7 +477,13 @@ async fn a_denial_is_notified_in_the_language_named_by_language() {
     let setup = Setup::start_with_env("notifier-german", "", env).await;
     let secret = setup.secret("id_ed25519");
     setup.denial(&secret);
-    let n = setup.notified(&secret).await;
+    // German puts the object mid-sentence, so not `notified`'s suffix match
+    let n = setup
+        .server
+        .wait("the German notification", |n| {
+            n.replaces_id == 0 && n.summary.contains(s(&secret))
+        })
+        .await;
     let _ = std::fs::remove_dir_all(&locale_dir);
     assert_eq!(
         n.summary,

@@ -40,7 +40,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 fn main() -> std::process::ExitCode {
     app::STARTED.get_or_init(std::time::Instant::now);
     bpfbox_gui::logging::init();
-    bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
+    bpfbox_gui::i18n::init();
     let start = match parse_args(std::env::args().skip(1)) {
         Ok(Args::Run { start }) => start,
         Ok(Args::Help) => {

@@ -91,6 +91,8 @@ pub struct Session {
     pub system_bus: String,
     /// `HOME` of the session.
     pub home: PathBuf,
+    /// More `NAME=value` settings of the session (its language, say).
+    pub env: Vec<String>,
 }
 
 impl Session {
@@ -110,6 +112,7 @@ impl Session {
             "NO_AT_BRIDGE=0".into(),
             "LC_ALL=C.UTF-8".into(),
         ]);
+        c.args(&self.env);
         c.arg(program);
         c
     }

@@ -201,6 +201,7 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
             session_bus: session,
             system_bus: bus.address().to_owned(),
             home: home("root", None),
+            env: Vec::new(),
         });
         let _app = desktop.app(&probe);
         let mut driver = desktop.driver();
@@ -245,6 +246,7 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
         session_bus: session,
         system_bus: bus.address().to_owned(),
         home: home("user", Some(USER)),
+        env: Vec::new(),
     });
     let _app = desktop.app(&probe);
     let mut driver = desktop.driver();
@@ -255,4 +257,60 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
     wait_rule(&profile, true).await;
     assert_eq!(read_a(), 0, "the refused change changed nothing");
     drop(daemon);
+}
+
+/// po/LANG.po compiled as `make` compiles it, into `<dir>/LANG/LC_MESSAGES`.
+fn catalogue(dir: &Path, lang: &str) {
+    let out = dir.join(lang).join("LC_MESSAGES");
+    fs::create_dir_all(&out).unwrap();
+    let po = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../po/{lang}.po"));
+    let ok = Command::new("msgfmt")
+        .arg("-o")
+        .arg(out.join("bpfbox.mo"))
+        .arg(po)
+        .status()
+        .expect("msgfmt")
+        .success();
+    assert!(ok, "msgfmt {lang}.po");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_speaks_german_when_language_is_de() {
+    let sandbox = Sandbox::new("desktop-de");
+    let probe = sandbox.probe("probe");
+    let a = sandbox.file("a", "a\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\nname = \"Probe\"\n{RUNTIME_RULES}\n\
+             [[fs]]\nid = \"read-a\"\nfile = \"{}\"\naccess = \"read\"\n",
+            probe.display(),
+            a.display()
+        ),
+    );
+    let locale_dir = sandbox.path().join("locale");
+    catalogue(&locale_dir, "de");
+    let bus = SystemBus::start();
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let _x = xvfb(DISPLAY);
+    let (_session, session) = session_bus(None);
+    let desktop = Desktop(Session {
+        user: None,
+        display: DISPLAY,
+        session_bus: session,
+        system_bus: bus.address().to_owned(),
+        home: home("root-de", None),
+        env: vec![
+            "LANGUAGE=de".into(),
+            format!("BPFBOX_LOCALEDIR={}", locale_dir.display()),
+        ],
+    });
+    let _app = desktop.app(&probe);
+    let mut driver = desktop.driver();
+    driver.drive(&["find", "Probe"]);
+    for german in ["Einschränkung", "Laufende Prozesse"] {
+        driver.drive(&["find", german]);
+    }
+    driver.drive(&["gone", "Running processes"]);
+    screenshot("profile-de");
 }

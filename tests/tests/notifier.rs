@@ -182,8 +182,9 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(system: &str, session: &str, config: &Path) -> Self {
+    fn start(system: &str, session: &str, config: &Path, env: &[(String, String)]) -> Self {
         let mut child = Command::new(bin_dir().join("bpfbox-notifier"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("DBUS_SYSTEM_BUS_ADDRESS", system)
             .env("DBUS_SESSION_BUS_ADDRESS", session)
             .env("XDG_CONFIG_HOME", config)
@@ -255,6 +256,8 @@ fn profile_toml(probe: &Path) -> String {
 /// Fields drop in order: the agent before the buses it talks to.
 struct Setup {
     agent: Option<Agent>,
+    /// More environment for the agent (its language).
+    agent_env: Vec<(String, String)>,
     server: Notifications,
     daemon: Option<Daemon>,
     session: PrivateBus,
@@ -267,6 +270,10 @@ impl Setup {
     /// Everything runs and the agent has subscribed; `settings` is written
     /// to notifier.toml first.
     async fn start(name: &str, settings: &str) -> Self {
+        Self::start_with_env(name, settings, Vec::new()).await
+    }
+
+    async fn start_with_env(name: &str, settings: &str, agent_env: Vec<(String, String)>) -> Self {
         let sandbox = Sandbox::new(name);
         let probe = sandbox.probe("probe");
         sandbox.profile("probe.toml", &profile_toml(&probe));
@@ -278,6 +285,7 @@ impl Setup {
         let server = Notifications::start(&session).await;
         let mut setup = Self {
             agent: None,
+            agent_env,
             server,
             daemon: Some(daemon),
             session,
@@ -295,6 +303,7 @@ impl Setup {
             self.bus.address(),
             self.session.address(),
             &self.sandbox.path().join("config"),
+            &self.agent_env,
         );
         agent.wait_log(1, "subscribed to bpfboxd");
         self.agent = Some(agent);
@@ -437,6 +446,71 @@ async fn a_denial_is_notified_in_plain_words_with_the_five_answers() {
         "normal urgency"
     );
     assert_eq!(n.expire_timeout, -1, "the server's default timeout");
+}
+
+/// po/de.po compiled as `make` does, in `<dir>/de/LC_MESSAGES/bpfbox.mo`.
+fn german_catalogue(dir: &Path) {
+    let out = dir.join("de/LC_MESSAGES");
+    std::fs::create_dir_all(&out).unwrap();
+    let po = Path::new(env!("CARGO_MANIFEST_DIR")).join("../po/de.po");
+    let status = Command::new("msgfmt")
+        .arg("-o")
+        .arg(out.join("bpfbox.mo"))
+        .arg(po)
+        .status()
+        .expect("msgfmt");
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denial_is_notified_in_the_language_named_by_language() {
+    let locale_dir =
+        std::env::temp_dir().join(format!("bpfbox-notifier-de-{}", std::process::id()));
+    german_catalogue(&locale_dir);
+    let env = [
+        ("LANG", "C.UTF-8"),
+        ("LANGUAGE", "de"),
+        ("BPFBOX_LOCALEDIR", s(&locale_dir)),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
+    let setup = Setup::start_with_env("notifier-german", "", env).await;
+    let secret = setup.secret("id_ed25519");
+    setup.denial(&secret);
+    // German puts the object mid-sentence, so not `notified`'s suffix match
+    let n = setup
+        .server
+        .wait("the German notification", |n| {
+            n.replaces_id == 0 && n.summary.contains(s(&secret))
+        })
+        .await;
+    let _ = std::fs::remove_dir_all(&locale_dir);
+    assert_eq!(
+        n.summary,
+        format!("Probe wurde daran gehindert, {} zu lesen", secret.display())
+    );
+    assert_eq!(
+        n.body,
+        "Probe wurde bereits abgewiesen: BPF-LSM kann die Anfrage nicht anhalten, während Sie \
+         entscheiden. Wenn Sie es erlauben, versuchen Sie es in Probe erneut."
+    );
+    assert_eq!(
+        n.actions,
+        [
+            "default",
+            "bpfbox öffnen",
+            "allow-once",
+            "Einmal erlauben",
+            "allow-10min",
+            "10 Minuten lang erlauben",
+            "allow-restart",
+            "Bis zum Neustart erlauben",
+            "allow-always",
+            "Immer erlauben",
+            "keep-blocking",
+            "Weiter blockieren",
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    bpfbox_gui::i18n::init(std::path::Path::new("/usr/share/locale"));
+    bpfbox_gui::i18n::init();
     bpfbox_gui::logging::init();
     // One thread: the agent waits on buses, it does not compute.
     let runtime = match tokio::runtime::Builder::new_current_thread()

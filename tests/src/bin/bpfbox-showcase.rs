@@ -76,6 +76,7 @@ impl Stage {
             session_bus: address,
             system_bus: system_bus.address().to_owned(),
             home,
+            env: Vec::new(),
         };
         Self {
             daemon,
@@ -91,6 +92,7 @@ impl Stage {
     /// running app and the line it logged.
     fn app(&self, args: &[&str]) -> (Running, String) {
         let mut command = self.session.command(s(&bin_dir().join("bpfbox-manager")));
+        // After `env`'s own settings: the language of the pictures.
         if let Ok(language) = std::env::var("LANGUAGE") {
             command.env("LANGUAGE", language);
         }

@@ -52,16 +52,16 @@ fn usage(language: Option<&str>) -> String {
 fn the_app_speaks_the_language_named_by_language() {
     assert_eq!(
         usage(Some("de")),
-        "Aufruf: bpfbox-manager [--profile PROGRAMM]\n"
+        "Aufruf: bpfbox-manager [--profile PROGRAMM | --history]\n"
     );
     assert_eq!(
         usage(Some("fr")),
-        "Utilisation : bpfbox-manager [--profile EXÉCUTABLE]\n"
+        "Utilisation : bpfbox-manager [--profile EXÉCUTABLE | --history]\n"
     );
     // a language without a catalogue falls back to the next one named
     assert_eq!(
         usage(Some("sv:fr")),
-        "Utilisation : bpfbox-manager [--profile EXÉCUTABLE]\n"
+        "Utilisation : bpfbox-manager [--profile EXÉCUTABLE | --history]\n"
     );
 }
 

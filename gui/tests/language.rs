@@ -69,6 +69,6 @@ fn the_app_speaks_the_language_named_by_language() {
 fn the_app_speaks_english_without_a_language() {
     assert_eq!(
         usage(None),
-        "Usage: bpfbox-manager [--profile EXECUTABLE]\n"
+        "Usage: bpfbox-manager [--profile EXECUTABLE | --history]\n"
     );
 }

@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::Context as _;
 use bpfbox_dbus::{options, ManagerProxy, ProfileProxy, ProfileSummary};
-use zbus::{proxy::CacheProperties, zvariant::OwnedObjectPath, Connection};
+use zbus::{zvariant::OwnedObjectPath, Connection};
 
 use crate::error::{Code, Failure};
 
@@ -35,20 +35,13 @@ impl Client {
         })?;
         // A one-shot command reads each property once: a cache would only
         // add a GetAll round trip and a match rule.
-        let manager = ManagerProxy::builder(&conn)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
+        let manager = ManagerProxy::uncached(&conn).await?;
         Ok(Self { conn, manager })
     }
 
     /// The proxy of the profile object at `path`.
     pub async fn profile(&self, path: OwnedObjectPath) -> anyhow::Result<ProfileProxy<'static>> {
-        Ok(ProfileProxy::builder(&self.conn)
-            .path(path)?
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?)
+        Ok(ProfileProxy::uncached(&self.conn, path).await?)
     }
 
     /// The profile that `app` names: an executable's path, or a display

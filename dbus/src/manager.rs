@@ -125,6 +125,21 @@ pub trait Manager {
     fn policy_problems(&self) -> zbus::Result<Vec<Problem>>;
 }
 
+impl ManagerProxy<'static> {
+    /// The manager of `conn`'s bpfboxd without a property cache: every
+    /// client reads properties again after a change, and a cache would only
+    /// add a `GetAll` round trip and a match rule, or show a stale value.
+    ///
+    /// # Errors
+    /// When the proxy cannot be built.
+    pub async fn uncached(conn: &zbus::Connection) -> Result<Self, crate::Error> {
+        Ok(Self::builder(conn)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?)
+    }
+}
+
 impl ManagerProxy<'_> {
     /// Every event after `after` the daemon still keeps, oldest first, of
     /// the executable `profile` or of all: `GetEvents` page by page.

@@ -118,3 +118,22 @@ pub trait Profile {
     #[zbus(property)]
     fn last_error(&self) -> zbus::Result<String>;
 }
+
+impl ProfileProxy<'static> {
+    /// The profile object at `path` without a property cache (see
+    /// [`crate::ManagerProxy::uncached`]).
+    ///
+    /// # Errors
+    /// When `path` is not an object path or the proxy cannot be built.
+    pub async fn uncached<P>(conn: &zbus::Connection, path: P) -> Result<Self, crate::Error>
+    where
+        P: TryInto<zbus::zvariant::ObjectPath<'static>>,
+        P::Error: Into<zbus::Error>,
+    {
+        Ok(Self::builder(conn)
+            .path(path)?
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await?)
+    }
+}

@@ -6,11 +6,7 @@
 
 use std::path::Path;
 
-use bpfbox_dbus::{
-    options,
-    zbus::{proxy::CacheProperties, Connection},
-    ManagerProxy, ProfileProxy,
-};
+use bpfbox_dbus::{options, zbus::Connection, ManagerProxy, ProfileProxy};
 use bpfbox_policy::EditError;
 
 use crate::{homes, learn, Learned, Machine};
@@ -62,18 +58,11 @@ async fn profile(
     conn: &Connection,
     path: &str,
 ) -> Result<ProfileProxy<'static>, bpfbox_dbus::Error> {
-    Ok(ProfileProxy::builder(conn)
-        .path(path.to_owned())?
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?)
+    ProfileProxy::uncached(conn, path.to_owned()).await
 }
 
 async fn manager(conn: &Connection) -> Result<ManagerProxy<'static>, bpfbox_dbus::Error> {
-    Ok(ManagerProxy::builder(conn)
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?)
+    ManagerProxy::uncached(conn).await
 }
 
 /// Puts the profile at `path` into complain mode and notes where its

@@ -71,10 +71,7 @@ impl Agent {
             session = %session.unique_name().map(ToString::to_string).unwrap_or_default(),
             "connected"
         );
-        let manager = ManagerProxy::builder(&system)
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
+        let manager = ManagerProxy::uncached(&system).await?;
         let notifications = NotificationsProxy::builder(&session)
             .cache_properties(CacheProperties::No)
             .build()
@@ -272,11 +269,7 @@ impl Agent {
                 .manager
                 .get_profile(&event.executable, &options::none())
                 .await?;
-            let profile = ProfileProxy::builder(&self.system)
-                .path(path)?
-                .cache_properties(CacheProperties::No)
-                .build()
-                .await?;
+            let profile = ProfileProxy::uncached(&self.system, path).await?;
             Ok::<_, anyhow::Error>(profile.icon().await?)
         }
         .await

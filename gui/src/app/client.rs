@@ -18,10 +18,7 @@ use super::model::ProfileItem;
 
 /// The manager proxy of `conn`.
 pub async fn manager(conn: &Connection) -> Result<ManagerProxy<'static>, bpfbox_dbus::Error> {
-    Ok(ManagerProxy::builder(conn)
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?)
+    ManagerProxy::uncached(conn).await
 }
 
 /// The proxy of the profile at `path`. Properties are not cached: the app
@@ -31,11 +28,7 @@ pub async fn profile(
     conn: &Connection,
     path: &str,
 ) -> Result<ProfileProxy<'static>, bpfbox_dbus::Error> {
-    Ok(ProfileProxy::builder(conn)
-        .path(path.to_owned())?
-        .cache_properties(CacheProperties::No)
-        .build()
-        .await?)
+    ProfileProxy::uncached(conn, path.to_owned()).await
 }
 
 /// Every profile with all its properties, in one round trip: the

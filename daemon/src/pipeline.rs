@@ -16,6 +16,15 @@ use crate::{
     shared::Shared,
 };
 
+/// How long the daemon lets records gather after the kernel woke it. The
+/// kernel wakes the reader only for a record that finds it caught up
+/// (`bpf_ringbuf_commit`); a reader that drains every record at once is
+/// woken, with an interrupt, for every record, and that wake-up is paid by
+/// the confined task inside its hook. Waiting a little makes one wake-up
+/// serve a burst: at most 50 a second. The ring buffer (1 MiB) holds
+/// thousands of records, far more than a burst fills in this time.
+const BATCH: std::time::Duration = std::time::Duration::from_millis(20);
+
 pub struct Pipeline {
     pub shared: Arc<Shared>,
     pub coalescer: Coalescer,
@@ -45,7 +54,8 @@ impl Pipeline {
         }
     }
 
-    /// Drains the ring buffer for as long as the daemon runs.
+    /// Drains the ring buffer for as long as the daemon runs, in batches:
+    /// see [`BATCH`].
     pub async fn run(mut self, ring: RingBuf<MapData>) -> anyhow::Result<()> {
         // SAFETY: the ring buffer owns its fd and keeps it open, unchanged,
         // for as long as the AsyncFd (which owns the ring buffer) lives.
@@ -60,6 +70,7 @@ impl Pipeline {
             tokio::select! {
                 guard = fd.readable_mut() => {
                     let mut guard = guard?;
+                    tokio::time::sleep(BATCH).await;
                     let ring = guard.get_inner_mut();
                     while let Some(item) = ring.next() {
                         match abi_event(&item) {

@@ -54,6 +54,12 @@ pub fn status(lock: &Path, policy_dir: &Path) -> u8 {
             at(abi::STAT_LOST),
             at(abi::STAT_ERRORS),
         );
+        println!(
+            "file checks:     {} cached, {} by cached directory, {} walks",
+            at(abi::STAT_CACHE_HITS),
+            at(abi::STAT_CHAIN_HITS),
+            at(abi::STAT_WALKS),
+        );
     }
     match (pins.complete, daemon.is_some()) {
         (true, true) => exit::RUNNING,

@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 3
+#define BPFBOX_ABI_VERSION 4
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -162,7 +162,11 @@
 #define BPFBOX_STAT_COMPLAINED 3
 #define BPFBOX_STAT_TAINTED 4
 #define BPFBOX_STAT_ERRORS 5 /* storage allocation failures (fail closed) */
-#define BPFBOX_STAT_COUNT 6
+/* How confined tasks' file checks found their rules (ebpf/src/cache.h): */
+#define BPFBOX_STAT_CACHE_HITS 6 /* the object's result, from the task's cache */
+#define BPFBOX_STAT_CHAIN_HITS 7 /* the object's own rules, its directory's chain from the cache */
+#define BPFBOX_STAT_WALKS 8 /* a walk to the root */
+#define BPFBOX_STAT_COUNT 9
 
 /* ---- map keys and values -------------------------------------------- */
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * A confined task's recent file decisions, so that an access it repeats
- * costs one lookup instead of a walk from the object to the root.
+ * costs one lookup instead of a walk from the object to the root; and its
+ * recent directories' chains (fs_rules.h), so that a new entry of a known
+ * directory (a file just created, renamed or about to be removed) costs its
+ * own few lookups and no walk.
  *
  * What is cached is the walk's result (`struct effective`: the rules that
  * match the object), not the verdict: decide() still runs on every access,
@@ -25,7 +28,10 @@
  * progress, a read fault) means no caching: the walk runs, fail closed.
  * docs/kernel.md argues this at length.
  *
- * The cache is in task local storage: only the task itself reads or writes
+ * A chain is keyed like an object, by its directory: it depends on the
+ * same things, less the object's own name and inode.
+ *
+ * The caches are in task local storage: only the task itself reads or writes
  * its slots, so no slot is ever read half-written; a new task starts empty.
  */
 #ifndef __BPFBOX_CACHE_H
@@ -57,6 +63,17 @@ struct fs_cache_slot {
 
 struct fs_cache {
 	struct fs_cache_slot slot[FS_CACHE_SLOTS];
+	/*
+	 * The keys of a walk in progress, read before it and stored with its
+	 * result after it. Kept here, not on the stack: the verifier tracks
+	 * the stack's values, and a key left half-filled in a different way
+	 * by each early return of fs_cache_key_of() made it explore the
+	 * chain's loop once per way (4x the instructions, rename's programs
+	 * over the limit). A map value's contents it does not track. Only the
+	 * task itself uses its storage, and hooks do not nest within a task.
+	 */
+	struct fs_cache_key object_key;
+	struct fs_cache_key chain_key;
 };
 
 struct {
@@ -65,6 +82,14 @@ struct {
 	__type(key, int);
 	__type(value, struct fs_cache);
 } fs_cache SEC(".maps");
+
+/* The same, for directories' chains. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct fs_cache);
+} fs_chains SEC(".maps");
 
 /* The daemon's policy generation (bpfbox_abi.h: BPFBOX_GENERATION_KEY). */
 struct {
@@ -84,16 +109,17 @@ static __always_inline bool read_seq(__u64 addr, __u32 *seq)
 }
 
 /*
- * Everything the walk's result depends on, as of now, into `k`. When the
- * object must not be cached, k->dentry stays 0, which no stored key has.
+ * Everything the walk's result depends on, as of now, into `k`; `inode` is
+ * the dentry's (read once by the caller). When the object must not be
+ * cached, k->dentry stays 0, which no stored key has.
  */
 static __always_inline void fs_cache_key_of(struct fs_cache_key *k, const struct subject *s,
-					    struct dentry *dentry, struct vfsmount *mnt, bool guard)
+					    struct dentry *dentry, struct inode *inode,
+					    struct vfsmount *mnt, bool guard)
 {
 	__u32 gen_key = BPFBOX_GENERATION_KEY, zero = 0;
 	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
 	__u64 *gen = bpf_map_lookup_elem(&generation, &gen_key);
-	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 
 	k->dentry = 0;
 	if (!c || !gen || !inode)
@@ -138,40 +164,137 @@ static __always_inline __u32 fs_cache_index(__u64 inode)
 }
 
 /*
- * collect_fs_rules() through the task's cache. The result is stored only if
- * the key, computed again after the walk, has not changed: a walk that raced
- * with a rename, a mount change or a policy change may have seen a mix of
- * old and new. One walk on every path, so the verifier checks it once.
+ * Whether what can change during a walk — the kernel's rename and mount
+ * sequences and the daemon's policy generation — is still as in `k`: a walk
+ * that raced with a rename, a mount change or a policy change may have seen
+ * a mix of old and new, and its result is not stored.
+ */
+static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
+{
+	__u32 gen_key = BPFBOX_GENERATION_KEY, zero = 0, rename_seq, mount_seq;
+	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
+	__u64 *gen = bpf_map_lookup_elem(&generation, &gen_key);
+
+	return c && gen && *gen == k->generation && read_seq(c->rename_seq, &rename_seq) &&
+	       rename_seq == k->rename_seq && read_seq(c->mount_seq, &mount_seq) &&
+	       mount_seq == k->mount_seq;
+}
+
+/* The slot for `k` in the task's cache `map`, when it holds `k`'s result. */
+static __always_inline struct fs_cache_slot *fs_cache_find(void *map, const struct fs_cache_key *k)
+{
+	struct fs_cache *cache;
+	struct fs_cache_slot *slot;
+
+	if (!k->dentry)
+		return NULL;
+	cache = bpf_task_storage_get(map, bpf_get_current_task_btf(), 0, 0);
+	if (!cache)
+		return NULL;
+	slot = &cache->slot[fs_cache_index(k->inode)];
+	return fs_cache_key_eq(&slot->key, k) ? slot : NULL;
+}
+
+/* Stores `eff` under `k` in `cache`, if nothing `k` depends on moved since it was read. */
+static __always_inline void fs_cache_store(struct fs_cache *cache, const struct fs_cache_key *k,
+					   const struct effective *eff)
+{
+	struct fs_cache_slot *slot;
+
+	if (!k->dentry || !fs_cache_key_still(k))
+		return;
+	slot = &cache->slot[fs_cache_index(k->inode)];
+	slot->key = *k;
+	slot->eff = *eff;
+}
+
+/*
+ * The task's object cache, for its scratch keys. Fetched again rather than
+ * kept across the chain's loop: a pointer that is NULL on one path and not
+ * on another is two states of the verifier through the loop.
+ */
+static __always_inline struct fs_cache *fs_cache_of_current(__u64 flags)
+{
+	return bpf_task_storage_get(&fs_cache, bpf_get_current_task_btf(), 0, flags);
+}
+
+/*
+ * The chain above an object, into an empty `eff`: from the task's chain
+ * cache, or walked (and then stored, its key kept meanwhile in the object
+ * cache's scratch).
+ */
+static __always_inline void collect_chain_rules_cached(struct effective *eff,
+						       const struct subject *s,
+						       struct dentry *dir, struct vfsmount *mnt,
+						       bool guard)
+{
+	struct fs_cache_key key = {};
+	struct fs_cache *objects, *chains;
+	struct fs_cache_slot *slot;
+
+	fs_cache_key_of(&key, s, dir, BPF_CORE_READ(dir, d_inode), mnt, guard);
+	slot = fs_cache_find(&fs_chains, &key);
+	if (slot) {
+		count(BPFBOX_STAT_CHAIN_HITS);
+		*eff = slot->eff;
+		return;
+	}
+	count(BPFBOX_STAT_WALKS);
+	objects = fs_cache_of_current(0);
+	if (objects)
+		objects->chain_key = key;
+	collect_chain_rules(eff, s, dir, mnt, guard);
+	objects = fs_cache_of_current(0);
+	if (!objects)
+		return;
+	chains = bpf_task_storage_get(&fs_chains, bpf_get_current_task_btf(), 0,
+				      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (chains)
+		fs_cache_store(chains, &objects->chain_key, eff);
+}
+
+/*
+ * The rules that cover the object at (dentry, mnt), whose inode is `inode`,
+ * into an empty `eff`: from the task's cache, or its directory's chain
+ * (itself maybe cached) plus its own rules. The chain is collected first:
+ * with one `effective` live across the loop the verifier's states stay few.
+ * The chain's loop is the only loop, on every path, so the verifier checks
+ * it once. Without memory for the caches the rules are collected all the
+ * same, and nothing is stored. `object_cached` false skips the object
+ * cache (not the chain's) for objects that are on their way out.
  */
 static __always_inline void collect_fs_rules_cached(struct effective *eff,
 						    const struct subject *s,
-						    struct dentry *dentry, struct vfsmount *mnt,
-						    bool guard)
+						    struct dentry *dentry, struct inode *inode,
+						    struct vfsmount *mnt, bool guard,
+						    bool object_cached)
 {
-	struct task_struct *current = bpf_get_current_task_btf();
-	struct fs_cache_key key = {}, after = {};
+	struct fs_cache_key key = {};
 	struct fs_cache_slot *slot;
-	struct fs_cache *cache;
+	struct fs_cache *objects;
+	struct dentry *dir = dentry;
+	struct vfsmount *dir_mnt = mnt;
 
-	fs_cache_key_of(&key, s, dentry, mnt, guard);
-	if (key.dentry) {
-		cache = bpf_task_storage_get(&fs_cache, current, 0, 0);
-		slot = cache ? &cache->slot[fs_cache_index(key.inode)] : NULL;
-		if (slot && fs_cache_key_eq(&slot->key, &key)) {
-			*eff = slot->eff;
-			return;
-		}
-	}
-	collect_fs_rules(eff, s, dentry, mnt, guard);
-	fs_cache_key_of(&after, s, dentry, mnt, guard);
-	if (!after.dentry || !fs_cache_key_eq(&after, &key))
+	/* key.dentry stays 0 when the object is not to be cached: no lookup, no store */
+	if (object_cached)
+		fs_cache_key_of(&key, s, dentry, inode, mnt, guard);
+	slot = fs_cache_find(&fs_cache, &key);
+	if (slot) {
+		count(BPFBOX_STAT_CACHE_HITS);
+		*eff = slot->eff;
 		return;
-	cache = bpf_task_storage_get(&fs_cache, current, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!cache)
-		return; /* no memory: no cache, the walk's result still decides */
-	slot = &cache->slot[fs_cache_index(key.inode)];
-	slot->key = key;
-	slot->eff = *eff;
+	}
+	objects = fs_cache_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (objects)
+		objects->object_key = key;
+	if (walk_up(&dir, &dir_mnt))
+		collect_chain_rules_cached(eff, s, dir, dir_mnt, guard);
+	/* its inode is read again: live across the chain's loop, it multiplied
+	 * the verifier's states past its limit */
+	collect_own_rules(eff, s, dentry, guard);
+	objects = fs_cache_of_current(0);
+	if (objects)
+		fs_cache_store(objects, &objects->object_key, eff);
 }
 
 #endif /* __BPFBOX_CACHE_H */

@@ -3,6 +3,8 @@
  * Finding the fs rules that cover a path: the inode itself (INODE), its name
  * in its directory (CHILD), and every directory above it up to the root
  * (SUBTREE), crossing mount points, at most BPFBOX_MAX_ANCESTORS levels.
+ * The object's own rules and its directory's chain are collected apart, so
+ * that the chain, shared by every entry of a directory, can be cached.
  *
  * The walks are bounded loops, not bpf_loop() callbacks: aya 0.14 does not
  * apply CO-RE relocations inside callback functions (the loads come out
@@ -88,40 +90,59 @@ static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mn
 	return true;
 }
 
+/* Whether the inode is one of bpfboxd's own places (`protected`) in `scope`. */
+static __always_inline bool is_protected(struct inode *inode, __u32 scope)
+{
+	struct bpfbox_protected_key pkey = { .scope = scope };
+
+	if (!inode)
+		return false;
+	pkey.ino = BPF_CORE_READ(inode, i_ino);
+	pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	return bpf_map_lookup_elem(&protected, &pkey) != NULL;
+}
+
 /*
- * One walk from the object to the root collects its rules and, for
- * modifying accesses (`guard`), whether it lies in one of bpfboxd's own
- * places. `dentry` and `mnt` are plain values (read with BPF_CORE_READ).
+ * The rules of the object itself: its inode (INODE, and SUBTREE when it is
+ * a directory with a subtree rule), its name in its directory (CHILD), and,
+ * for modifying accesses (`guard`), whether it is one of bpfboxd's places.
  */
-static __always_inline void collect_fs_rules(struct effective *eff, const struct subject *s,
-					     struct dentry *dentry, struct vfsmount *mnt, bool guard)
+static __always_inline void collect_own_rules(struct effective *eff, const struct subject *s,
+					      struct dentry *dentry, bool guard)
 {
 	__u64 id = s->rules, state = s->task->state;
-	__u32 profile_flags = s->profile->flags;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 
 	add_fs_rule(eff, id, BPFBOX_SCOPE_INODE, inode, 0, state);
-	if (guard && inode) {
-		pkey.ino = BPF_CORE_READ(inode, i_ino);
-		pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		if (bpf_map_lookup_elem(&protected, &pkey))
-			eff->guarded = 1;
-	}
-	if ((profile_flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
+	add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, inode, 0, state);
+	if (guard && (is_protected(inode, BPFBOX_SCOPE_INODE) ||
+		      is_protected(inode, BPFBOX_SCOPE_SUBTREE)))
+		eff->guarded = 1;
+	if ((s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
 		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),
 			    dentry_name_hash(dentry), state);
-	pkey.scope = BPFBOX_SCOPE_SUBTREE;
-	for (int i = 0; i < BPFBOX_MAX_ANCESTORS; i++) {
+}
+
+/*
+ * The chain above an object: the SUBTREE rules of the directory (dentry,
+ * mnt) — the object's parent, or the mount point it is mounted on — and of
+ * every directory above it up to the root, crossing mount points; with
+ * the object, BPFBOX_MAX_ANCESTORS levels in all. `dentry` and `mnt` are
+ * plain values (read with BPF_CORE_READ).
+ */
+static __always_inline void collect_chain_rules(struct effective *eff, const struct subject *s,
+						struct dentry *dentry, struct vfsmount *mnt,
+						bool guard)
+{
+	__u64 id = s->rules, state = s->task->state;
+	struct inode *inode;
+
+	for (int i = 1; i < BPFBOX_MAX_ANCESTORS; i++) {
 		inode = BPF_CORE_READ(dentry, d_inode);
 		add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, inode, 0, state);
-		if (guard && inode) {
-			pkey.ino = BPF_CORE_READ(inode, i_ino);
-			pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-			if (bpf_map_lookup_elem(&protected, &pkey))
-				eff->guarded = 1;
-		}
+		if (guard && is_protected(inode, BPFBOX_SCOPE_SUBTREE))
+			eff->guarded = 1;
 		if (!walk_up(&dentry, &mnt))
 			break;
 	}

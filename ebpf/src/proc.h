@@ -60,7 +60,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *exiting)
  * environ and memory. Returns 0 for any other object.
  */
 static __always_inline __u32 add_proc_rules(struct effective *eff, const struct subject *s,
-					    struct inode *inode)
+					    struct inode *inode, unsigned long magic)
 {
 	struct proc_inode *pinode;
 	struct bpfbox_pair_key key = {};
@@ -71,7 +71,7 @@ static __always_inline __u32 add_proc_rules(struct effective *eff, const struct 
 	struct pid *pid;
 	__u32 tgid;
 
-	if (!inode || BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+	if (!inode || magic != PROC_SUPER_MAGIC)
 		return 0;
 	pinode = (void *)inode - bpf_core_field_offset(struct proc_inode, vfs_inode);
 	pid = BPF_CORE_READ(pinode, pid);

@@ -72,10 +72,18 @@ fn main() -> ExitCode {
             }
         },
         _ => {
-            eprintln!("usage: bpfbox-bench run [--rounds N] [--scale F] [--bin-dir DIR]");
+            eprintln!(
+                "usage: bpfbox-bench run [--rounds N] [--scale F] [--bin-dir DIR] [--workloads A,B] [--configs A,B]"
+            );
             ExitCode::from(2)
         }
     }
+}
+
+/// A comma-separated list of names.
+fn list(arg: Option<&&str>, usage: &str) -> Result<Vec<String>, String> {
+    let arg = arg.ok_or(usage)?;
+    Ok(arg.split(',').map(str::to_owned).collect())
 }
 
 /// Times `n` operations of `workload` in `dir`; returns ns per operation.
@@ -96,6 +104,8 @@ fn worker(workload: &str, n: u32, dir: &Path, port: u16) -> f64 {
             "launch" => drop(Command::new(dir.join("true")).status()),
             "tcp" => drop(TcpStream::connect(("127.0.0.1", port))),
             "build" => build_step(&scratch, i),
+            // one report per file: `n` distinct files, each opened once
+            "flood" => drop(fs::File::open(dir.join("flood").join(format!("f{i}")))),
             _ => panic!("unknown workload {workload}"),
         }
     }
@@ -131,6 +141,11 @@ struct Bench {
     samples: BTreeMap<(String, String), Vec<f64>>,
     /// config → program → (run time ns, runs) of our (or the floor's) programs
     hooks: BTreeMap<String, ProgramStats>,
+    /// (config, workload) → how file checks found their rules, summed over rounds
+    lookups: BTreeMap<(String, String), Lookups>,
+    /// Only these workloads and configurations (all when empty).
+    only_workloads: Vec<String>,
+    only_configs: Vec<String>,
     daemon_notes: Vec<String>,
 }
 
@@ -145,12 +160,15 @@ fn run(args: &[&str]) -> Result<(), String> {
                 .and_then(|e| e.parent().map(Path::to_path_buf))
                 .unwrap_or_default()
         });
+    let (mut only_workloads, mut only_configs) = (Vec::new(), Vec::new());
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match *arg {
             "--rounds" => rounds = it.next().and_then(|v| v.parse().ok()).ok_or("--rounds N")?,
             "--scale" => scale = it.next().and_then(|v| v.parse().ok()).ok_or("--scale F")?,
             "--bin-dir" => bin_dir = it.next().map(PathBuf::from).ok_or("--bin-dir DIR")?,
+            "--workloads" => only_workloads = list(it.next(), "--workloads A,B")?,
+            "--configs" => only_configs = list(it.next(), "--configs A,B")?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -169,6 +187,9 @@ fn run(args: &[&str]) -> Result<(), String> {
         port,
         samples: BTreeMap::new(),
         hooks: BTreeMap::new(),
+        lookups: BTreeMap::new(),
+        only_workloads,
+        only_configs,
         daemon_notes: Vec::new(),
     };
     bench.prepare()?;
@@ -199,6 +220,10 @@ impl Bench {
         fs::create_dir_all(self.work.join("bin")).map_err(e)?;
         fs::create_dir_all(self.work.join("policy")).map_err(e)?;
         fs::write(data.join("cached"), vec![b'x'; 4096]).map_err(e)?;
+        fs::create_dir_all(data.join("flood")).map_err(e)?;
+        for i in 0..self.flood_files() {
+            fs::write(data.join("flood").join(format!("f{i}")), b"x").map_err(e)?;
+        }
         fs::copy("/bin/true", data.join("true")).map_err(e)?;
         let me = std::env::current_exe().map_err(e)?;
         for kind in ["plain", "allowed", "complain", "denied"] {
@@ -243,10 +268,17 @@ impl Bench {
 
     /// Runs every workload with worker copy `kind`, recording under `config`.
     fn workloads(&mut self, config: &str, kind: &str) -> Result<(), String> {
+        if !selected(&self.only_configs, config) {
+            return Ok(());
+        }
         let names = hook_program_names();
         let before = hook_stats(&names);
         for (workload, n) in WORKLOADS {
+            if !selected(&self.only_workloads, workload) {
+                continue;
+            }
             let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
+            let lookups_before = Lookups::read();
             let out = Command::new(self.work.join("bin").join(kind))
                 .args(["worker", workload, &n.to_string()])
                 .arg(self.work.join("data"))
@@ -263,6 +295,13 @@ impl Bench {
                 .entry((config.to_owned(), (*workload).to_owned()))
                 .or_default()
                 .push(ns);
+            if let (Some(b), Some(a)) = (lookups_before, Lookups::read()) {
+                let e = self
+                    .lookups
+                    .entry((config.to_owned(), (*workload).to_owned()))
+                    .or_default();
+                e.add(&a.since(&b));
+            }
         }
         let after = hook_stats(&names);
         let entry = self.hooks.entry(config.to_owned()).or_default();
@@ -364,6 +403,8 @@ impl Bench {
             }
         }
         if round == 0 {
+            // let it finish with the events of the last workloads first
+            std::thread::sleep(Duration::from_secs(2));
             let (cpu, rss) = daemon.usage();
             std::thread::sleep(Duration::from_secs(3));
             let (cpu2, _) = daemon.usage();
@@ -371,10 +412,53 @@ impl Bench {
                 "daemon at idle: {} CPU ticks in 3 s, RSS {rss} KiB",
                 cpu2 - cpu
             ));
+            if selected(&self.only_configs, "denied") {
+                self.daemon_notes.push(self.drain(&mut daemon)?);
+            }
             self.daemon_notes.push(self.apply_10k_rules(&mut daemon)?);
         }
         daemon.stop();
         result
+    }
+
+    /// How fast the daemon drains a flood: the `denied` worker opens this
+    /// many distinct files, one report each (repeats of one file would be
+    /// folded by the kernel), as fast as it can.
+    fn flood_files(&self) -> u32 {
+        ((20_000.0 * self.scale).round() as u32).max(100)
+    }
+
+    fn drain(&self, daemon: &mut Daemon) -> Result<String, String> {
+        let n = self.flood_files();
+        let (received0, lost0) = daemon.counters();
+        let (cpu0, rss0) = daemon.usage();
+        let start = Instant::now();
+        let status = Command::new(self.work.join("bin").join("denied"))
+            .args(["worker", "flood", &n.to_string()])
+            .arg(self.work.join("data"))
+            .arg(self.port.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("the flood worker failed".into());
+        }
+        let produced = start.elapsed();
+        let line = daemon.wait_log("event counters", |l| {
+            let (r, l) = (log_field(l, "received"), log_field(l, "lost"));
+            r.saturating_sub(received0) + l.saturating_sub(lost0) >= u64::from(n)
+        })?;
+        let drained = start.elapsed();
+        let (cpu1, rss1) = daemon.usage();
+        let received = log_field(&line, "received") - received0;
+        let lost = log_field(&line, "lost") - lost0;
+        Ok(format!(
+            "a flood of {n} distinct denials (opened in {:.2} s): the daemon received {received} and the kernel counted {lost} lost, all within {:.1} s (its counters log once a second): ≥ {:.0} events/s drained; daemon CPU {:.2} s, RSS {rss0} → {rss1} KiB",
+            produced.as_secs_f64(),
+            drained.as_secs_f64(),
+            received as f64 / drained.as_secs_f64(),
+            (cpu1 - cpu0) as f64 / 100.0
+        ))
     }
 
     /// A profile of 10 000 file rules, written while the daemon runs: how
@@ -458,10 +542,56 @@ impl Bench {
             println!();
         }
         self.report_programs();
+        self.report_lookups();
         println!();
         for note in &self.daemon_notes {
             println!("- {note}");
         }
+    }
+}
+
+fn selected(only: &[String], name: &str) -> bool {
+    only.is_empty() || only.iter().any(|o| o == name)
+}
+
+/// How confined tasks' file checks found their rules (`BPFBOX_STAT_*`
+/// of ebpf/src/cache.h), from the pinned counters of a running bpfboxd.
+#[derive(Debug, Default, Clone, Copy)]
+struct Lookups {
+    hits: u64,
+    chain_hits: u64,
+    walks: u64,
+}
+
+impl Lookups {
+    fn read() -> Option<Self> {
+        let path = Path::new("/sys/fs/bpf/bpfbox")
+            .join(format!("v{}", bpfbox_abi::ABI_VERSION))
+            .join("maps")
+            .join(bpfbox_ebpf::maps::STATS);
+        let map = aya::maps::MapData::from_pin(path).ok()?;
+        let stats =
+            aya::maps::PerCpuArray::<_, u64>::try_from(aya::maps::Map::PerCpuArray(map)).ok()?;
+        let at = |i: u32| stats.get(&i, 0).map_or(0, |v| v.iter().sum());
+        Some(Self {
+            hits: at(bpfbox_abi::STAT_CACHE_HITS),
+            chain_hits: at(bpfbox_abi::STAT_CHAIN_HITS),
+            walks: at(bpfbox_abi::STAT_WALKS),
+        })
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self {
+            hits: self.hits.saturating_sub(before.hits),
+            chain_hits: self.chain_hits.saturating_sub(before.chain_hits),
+            walks: self.walks.saturating_sub(before.walks),
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.hits += other.hits;
+        self.chain_hits += other.chain_hits;
+        self.walks += other.walks;
     }
 }
 
@@ -527,6 +657,38 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// How the file checks of confined workloads found their rules.
+    fn report_lookups(&self) {
+        if self.lookups.is_empty() {
+            return;
+        }
+        println!("File checks of confined tasks, all rounds: object cached / object's own rules + cached directory chain / walk to the root:\n");
+        let configs = ["allowed", "complain", "denied"];
+        println!(
+            "| workload | {} |\n|---|{}",
+            configs.join(" | "),
+            "---|".repeat(configs.len())
+        );
+        for (workload, _) in WORKLOADS {
+            let cells: Vec<String> = configs
+                .iter()
+                .map(|c| {
+                    self.lookups
+                        .get(&((*c).to_owned(), (*workload).to_owned()))
+                        .map_or(String::from("–"), |l| {
+                            format!("{} / {} / {}", l.hits, l.chain_hits, l.walks)
+                        })
+                })
+                .collect();
+            if cells.iter().any(|c| c != "–") {
+                println!("| {workload} | {} |", cells.join(" | "));
+            }
+        }
+        println!();
+    }
+}
+
 /// Program names as the kernel keeps them (15 characters at most).
 fn hook_program_names() -> Vec<String> {
     bpfbox_ebpf::LSM_PROGRAMS
@@ -561,10 +723,20 @@ fn hook_stats(names: &[String]) -> ProgramStats {
     stats
 }
 
+/// `name=N` of a log line, 0 when absent.
+fn log_field(line: &str, name: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+        .and_then(|v| v.trim_matches('"').parse().ok())
+        .unwrap_or(0)
+}
+
 /// bpfboxd, run for one phase.
 struct Daemon {
     child: Child,
     log: std::sync::mpsc::Receiver<String>,
+    /// (received, lost) of its last `event counters` line read
+    counters: (u64, u64),
 }
 
 impl Daemon {
@@ -589,22 +761,44 @@ impl Daemon {
                 }
             }
         });
-        let mut daemon = Self { child, log };
+        let mut daemon = Self {
+            child,
+            log,
+            counters: (0, 0),
+        };
         daemon.wait_log("bpfboxd ready", |_| true)?;
         Ok(daemon)
     }
 
     fn wait_log(&mut self, needle: &str, also: impl Fn(&str) -> bool) -> Result<String, String> {
         let deadline = Instant::now() + Duration::from_secs(600);
+        let mut seen: Vec<String> = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .log
-                .recv_timeout(left)
-                .map_err(|_| format!("bpfboxd never logged {needle}"))?;
+            let Ok(line) = self.log.recv_timeout(left) else {
+                let tail = seen[seen.len().saturating_sub(40)..].join("\n");
+                return Err(format!("bpfboxd never logged {needle}; its log:\n{tail}"));
+            };
+            seen.push(line.clone());
+            self.saw(&line);
             if line.contains(needle) && also(&line) {
                 return Ok(line);
             }
+        }
+    }
+
+    /// The daemon's event counters (received, lost) as last logged; the
+    /// lines read on the way are dropped.
+    fn counters(&mut self) -> (u64, u64) {
+        while let Ok(line) = self.log.try_recv() {
+            self.saw(&line);
+        }
+        self.counters
+    }
+
+    fn saw(&mut self, line: &str) {
+        if line.contains("event counters") {
+            self.counters = (log_field(line, "received"), log_field(line, "lost"));
         }
     }
 

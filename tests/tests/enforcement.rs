@@ -222,6 +222,50 @@ fn taint_is_reported_when_it_happens() {
     );
 }
 
+/// The directory-chain cache (ebpf/src/cache.h): after the probe read
+/// `inside/d/a`, the chain above `d` is cached. Once `d` is moved out of the
+/// allowed tree, a file of `d` the probe never opened — its own rules plus
+/// that cached chain — must be judged by where `d` is now.
+#[test]
+fn a_new_file_in_a_directory_moved_out_of_an_allowed_tree_is_denied_to_a_task_that_worked_there() {
+    let sandbox = Sandbox::new("rename-chain");
+    let probe = sandbox.probe("probe");
+    let inside = sandbox.path().join("inside");
+    let outside = sandbox.path().join("outside");
+    std::fs::create_dir_all(inside.join("d")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(inside.join("d").join("a"), "x\n").unwrap();
+    std::fs::write(inside.join("d").join("b"), "x\n").unwrap();
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"getattr\"]\n",
+            probe.display(),
+            inside.display()
+        ),
+    );
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let (a, b) = (inside.join("d").join("a"), outside.join("d").join("b"));
+    let child = std::process::Command::new(&probe)
+        .args(["open-renamed", s(&a), s(&b)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the probe's read of `a` was allowed, and `d`'s chain cached, once it polls
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::fs::rename(inside.join("d"), outside.join("d")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(DENIED),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_file_renamed_out_of_an_allowed_directory_is_denied_to_a_task_that_read_it_there() {
     let sandbox = Sandbox::new("rename-cache");

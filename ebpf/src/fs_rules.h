@@ -13,23 +13,29 @@
 #ifndef __BPFBOX_FS_RULES_H
 #define __BPFBOX_FS_RULES_H
 
-static __always_inline void add_fs_rule(struct effective *eff, __u64 rules_id, __u32 scope,
-					struct inode *inode, __u64 name_hash, __u64 state)
+/* The rule of (rules_id, scope, ino, dev, name_hash), if any, into `eff`. */
+static __always_inline void add_fs_rule_of(struct effective *eff, __u64 rules_id, __u32 scope,
+					   __u64 ino, __u32 dev, __u64 name_hash, __u64 state)
 {
 	struct bpfbox_fs_key key = {
 		.rules_id = rules_id,
+		.ino = ino,
 		.name_hash = name_hash,
+		.dev = dev,
 		.scope = scope,
 	};
-	struct bpfbox_rule *rule;
+	struct bpfbox_rule *rule = bpf_map_lookup_elem(&fs_rules, &key);
 
-	if (!inode)
-		return;
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	rule = bpf_map_lookup_elem(&fs_rules, &key);
 	if (rule)
 		effective_add(eff, rule, state);
+}
+
+static __always_inline void add_fs_rule(struct effective *eff, __u64 rules_id, __u32 scope,
+					struct inode *inode, __u64 name_hash, __u64 state)
+{
+	if (inode)
+		add_fs_rule_of(eff, rules_id, scope, BPF_CORE_READ(inode, i_ino),
+			       BPF_CORE_READ(inode, i_sb, s_dev), name_hash, state);
 }
 
 /* Scratch for an entry name: too big for the 512-byte BPF stack. */
@@ -90,18 +96,6 @@ static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mn
 	return true;
 }
 
-/* Whether the inode is one of bpfboxd's own places (`protected`) in `scope`. */
-static __always_inline bool is_protected(struct inode *inode, __u32 scope)
-{
-	struct bpfbox_protected_key pkey = { .scope = scope };
-
-	if (!inode)
-		return false;
-	pkey.ino = BPF_CORE_READ(inode, i_ino);
-	pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	return bpf_map_lookup_elem(&protected, &pkey) != NULL;
-}
-
 /*
  * The rules of the object itself: its inode (INODE, and SUBTREE when it is
  * a directory with a subtree rule), its name in its directory (CHILD), and,
@@ -113,12 +107,20 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 	__u64 id = s->rules, state = s->task->state;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
 
-	add_fs_rule(eff, id, BPFBOX_SCOPE_INODE, inode, 0, state);
-	add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, inode, 0, state);
-	if (guard && (is_protected(inode, BPFBOX_SCOPE_INODE) ||
-		      is_protected(inode, BPFBOX_SCOPE_SUBTREE)))
-		eff->guarded = 1;
+	if (inode) {
+		/* one read of the identity for its four lookups */
+		pkey.ino = BPF_CORE_READ(inode, i_ino);
+		pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		add_fs_rule_of(eff, id, BPFBOX_SCOPE_INODE, pkey.ino, pkey.dev, 0, state);
+		add_fs_rule_of(eff, id, BPFBOX_SCOPE_SUBTREE, pkey.ino, pkey.dev, 0, state);
+		if (guard && bpf_map_lookup_elem(&protected, &pkey))
+			eff->guarded = 1;
+		pkey.scope = BPFBOX_SCOPE_SUBTREE;
+		if (guard && bpf_map_lookup_elem(&protected, &pkey))
+			eff->guarded = 1;
+	}
 	if ((s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
 		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),
 			    dentry_name_hash(dentry), state);
@@ -136,13 +138,18 @@ static __always_inline void collect_chain_rules(struct effective *eff, const str
 						bool guard)
 {
 	__u64 id = s->rules, state = s->task->state;
+	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_SUBTREE };
 	struct inode *inode;
 
 	for (int i = 1; i < BPFBOX_MAX_ANCESTORS; i++) {
 		inode = BPF_CORE_READ(dentry, d_inode);
-		add_fs_rule(eff, id, BPFBOX_SCOPE_SUBTREE, inode, 0, state);
-		if (guard && is_protected(inode, BPFBOX_SCOPE_SUBTREE))
-			eff->guarded = 1;
+		if (inode) {
+			pkey.ino = BPF_CORE_READ(inode, i_ino);
+			pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			add_fs_rule_of(eff, id, BPFBOX_SCOPE_SUBTREE, pkey.ino, pkey.dev, 0, state);
+			if (guard && bpf_map_lookup_elem(&protected, &pkey))
+				eff->guarded = 1;
+		}
 		if (!walk_up(&dentry, &mnt))
 			break;
 	}

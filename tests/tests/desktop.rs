@@ -145,9 +145,10 @@ async fn wait_rule(profile: &ProfileProxy<'_>, enabled: bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_restart() {
-    let sandbox = Sandbox::new("desktop");
+/// A sandbox with the probe confined as "Probe", whose one rule `read-a`
+/// allows reading the file `a`: the app's subject in both tests.
+fn probe_sandbox(name: &str) -> (Sandbox, PathBuf, PathBuf) {
+    let sandbox = Sandbox::new(name);
     let probe = sandbox.probe("probe");
     let a = sandbox.file("a", "a\n");
     sandbox.profile(
@@ -159,6 +160,12 @@ async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_
             a.display()
         ),
     );
+    (sandbox, probe, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_shows_the_daemons_state_changes_it_when_allowed_and_survives_a_restart() {
+    let (sandbox, probe, a) = probe_sandbox("desktop");
     let bus = SystemBus::start();
     let mut daemon = Some(Daemon::start(&sandbox.policy_dir()));
     let conn = zbus::connection::Builder::address(bus.address())
@@ -276,18 +283,7 @@ fn catalogue(dir: &Path, lang: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_speaks_german_when_language_is_de() {
-    let sandbox = Sandbox::new("desktop-de");
-    let probe = sandbox.probe("probe");
-    let a = sandbox.file("a", "a\n");
-    sandbox.profile(
-        "probe.toml",
-        &format!(
-            "profile = \"{}\"\nname = \"Probe\"\n{RUNTIME_RULES}\n\
-             [[fs]]\nid = \"read-a\"\nfile = \"{}\"\naccess = \"read\"\n",
-            probe.display(),
-            a.display()
-        ),
-    );
+    let (sandbox, probe, _) = probe_sandbox("desktop-de");
     let locale_dir = sandbox.path().join("locale");
     catalogue(&locale_dir, "de");
     let bus = SystemBus::start();

@@ -222,6 +222,47 @@ fn taint_is_reported_when_it_happens() {
     );
 }
 
+/// Confines `probe`, tainted from its start, to reading under `dir`.
+fn allow_reading_under(sandbox: &Sandbox, probe: &std::path::Path, dir: &std::path::Path) {
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"getattr\"]\n",
+            probe.display(),
+            dir.display()
+        ),
+    );
+}
+
+/// Runs the probe's `open-renamed FIRST THEN`: its open of `first` is
+/// allowed (and cached) before `from` is moved to `to` under it, then it
+/// opens `then`. Returns its exit code, and its output for messages.
+fn open_across_a_move(
+    probe: &std::path::Path,
+    first: &std::path::Path,
+    then: &std::path::Path,
+    from: &std::path::Path,
+    to: &std::path::Path,
+) -> (Option<i32>, String) {
+    let child = std::process::Command::new(probe)
+        .args(["open-renamed", s(first), s(then)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the probe's first open was allowed once it polls
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::fs::rename(from, to).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
 /// The directory-chain cache (ebpf/src/cache.h): after the probe read
 /// `inside/d/a`, the chain above `d` is cached. Once `d` is moved out of the
 /// allowed tree, a file of `d` the probe never opened — its own rules plus
@@ -236,34 +277,16 @@ fn a_new_file_in_a_directory_moved_out_of_an_allowed_tree_is_denied_to_a_task_th
     std::fs::create_dir(&outside).unwrap();
     std::fs::write(inside.join("d").join("a"), "x\n").unwrap();
     std::fs::write(inside.join("d").join("b"), "x\n").unwrap();
-    sandbox.profile(
-        "probe.toml",
-        &format!(
-            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
-             [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"getattr\"]\n",
-            probe.display(),
-            inside.display()
-        ),
-    );
+    allow_reading_under(&sandbox, &probe, &inside);
     let _daemon = Daemon::start(&sandbox.policy_dir());
-    let (a, b) = (inside.join("d").join("a"), outside.join("d").join("b"));
-    let child = std::process::Command::new(&probe)
-        .args(["open-renamed", s(&a), s(&b)])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // the probe's read of `a` was allowed, and `d`'s chain cached, once it polls
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    std::fs::rename(inside.join("d"), outside.join("d")).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(DENIED),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (code, out) = open_across_a_move(
+        &probe,
+        &inside.join("d").join("a"),
+        &outside.join("d").join("b"),
+        &inside.join("d"),
+        &outside.join("d"),
     );
+    assert_eq!(code, Some(DENIED), "{out}");
 }
 
 #[test]
@@ -277,32 +300,9 @@ fn a_file_renamed_out_of_an_allowed_directory_is_denied_to_a_task_that_read_it_t
     let old = inside.join("f");
     let new = outside.join("f");
     std::fs::write(&old, "x\n").unwrap();
-    sandbox.profile(
-        "probe.toml",
-        &format!(
-            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
-             [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"getattr\"]\n",
-            probe.display(),
-            inside.display()
-        ),
-    );
+    allow_reading_under(&sandbox, &probe, &inside);
     let _daemon = Daemon::start(&sandbox.policy_dir());
-    let child = std::process::Command::new(&probe)
-        .args(["open-renamed", s(&old), s(&new)])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // the probe's first read was allowed (and its walk cached) once it polls
-    std::thread::sleep(std::time::Duration::from_secs(3));
     // same dentry, same inode, a path outside every rule
-    std::fs::rename(&old, &new).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(DENIED),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, out) = open_across_a_move(&probe, &old, &new, &old, &new);
+    assert_eq!(code, Some(DENIED), "{out}");
 }

@@ -52,6 +52,16 @@ fn run(program: &str, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `program` succeeded under its profile and printed `needle`.
+fn assert_printed(out: &Output, program: &str, needle: &str) {
+    assert!(
+        out.status.success(),
+        "{program} failed under its profile: {}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains(needle), "{}", text(&out.stdout));
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -187,16 +197,7 @@ fn pdftotext_reads_pdfs_in_downloads_but_not_elsewhere() {
         &[download.0.to_str().unwrap(), "-"],
         "",
     );
-    assert!(
-        out.status.success(),
-        "pdftotext failed under its profile: {}",
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stdout).contains("Quarterly report"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_printed(&out, "pdftotext", "Quarterly report");
 
     let elsewhere = sandbox.path().join("elsewhere.pdf");
     std::fs::write(&elsewhere, pdf("Private letter")).unwrap();
@@ -244,16 +245,7 @@ fn w3m_browses_a_web_page_but_cannot_open_the_users_files() {
         &["-dump", &format!("http://127.0.0.1:{port}/")],
         "",
     );
-    assert!(
-        out.status.success(),
-        "w3m failed under its profile: {}",
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stdout).contains("Welcome to bpfbox"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_printed(&out, "w3m", "Welcome to bpfbox");
 
     let secret = sandbox.file("bank.html", "<p>account 1234</p>");
     let out = run(

@@ -273,12 +273,13 @@ impl Bench {
         }
         let names = hook_program_names();
         let before = hook_stats(&names);
+        let counters = Lookups::counters();
         for (workload, n) in WORKLOADS {
             if !selected(&self.only_workloads, workload) {
                 continue;
             }
             let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
-            let lookups_before = Lookups::read();
+            let lookups_before = counters.as_ref().map(Lookups::read);
             let out = Command::new(self.work.join("bin").join(kind))
                 .args(["worker", workload, &n.to_string()])
                 .arg(self.work.join("data"))
@@ -295,7 +296,7 @@ impl Bench {
                 .entry((config.to_owned(), (*workload).to_owned()))
                 .or_default()
                 .push(ns);
-            if let (Some(b), Some(a)) = (lookups_before, Lookups::read()) {
+            if let (Some(b), Some(a)) = (lookups_before, counters.as_ref().map(Lookups::read)) {
                 let e = self
                     .lookups
                     .entry((config.to_owned(), (*workload).to_owned()))
@@ -554,6 +555,8 @@ fn selected(only: &[String], name: &str) -> bool {
     only.is_empty() || only.iter().any(|o| o == name)
 }
 
+type StatsMap = aya::maps::PerCpuArray<aya::maps::MapData, u64>;
+
 /// How confined tasks' file checks found their rules (`BPFBOX_STAT_*`
 /// of ebpf/src/cache.h), from the pinned counters of a running bpfboxd.
 #[derive(Debug, Default, Clone, Copy)]
@@ -564,20 +567,23 @@ struct Lookups {
 }
 
 impl Lookups {
-    fn read() -> Option<Self> {
+    /// The pinned counters of a running bpfboxd, if any.
+    fn counters() -> Option<StatsMap> {
         let path = Path::new("/sys/fs/bpf/bpfbox")
             .join(format!("v{}", bpfbox_abi::ABI_VERSION))
             .join("maps")
             .join(bpfbox_ebpf::maps::STATS);
         let map = aya::maps::MapData::from_pin(path).ok()?;
-        let stats =
-            aya::maps::PerCpuArray::<_, u64>::try_from(aya::maps::Map::PerCpuArray(map)).ok()?;
+        aya::maps::PerCpuArray::try_from(aya::maps::Map::PerCpuArray(map)).ok()
+    }
+
+    fn read(stats: &StatsMap) -> Self {
         let at = |i: u32| stats.get(&i, 0).map_or(0, |v| v.iter().sum());
-        Some(Self {
+        Self {
             hits: at(bpfbox_abi::STAT_CACHE_HITS),
             chain_hits: at(bpfbox_abi::STAT_CHAIN_HITS),
             walks: at(bpfbox_abi::STAT_WALKS),
-        })
+        }
     }
 
     fn since(&self, before: &Self) -> Self {

@@ -26,7 +26,7 @@ static __always_inline int entry_check(__u32 hook, const struct path *dir, struc
 {
 	struct subject s;
 
-	if (!access || !current_subject(&s))
+	if (!current_subject(&s))
 		return 0;
 	return verdict(check_object(&s, hook, entry, BPF_CORE_READ(dir, mnt), access, NULL));
 }
@@ -126,10 +126,18 @@ SEC("lsm/path_rename")
 int BPF_PROG(path_rename__target, const struct path *old_dir, struct dentry *old_dentry,
 	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
 {
-	bool replaced = (flags & RENAME_EXCHANGE) || BPF_CORE_READ(new_dentry, d_inode);
+	struct subject s;
 
-	return ret ?: entry_check(BPFBOX_HOOK_INODE_RENAME, new_dir, new_dentry,
-				  replaced ? BPFBOX_FS_RM : 0);
+	if (ret)
+		return ret;
+	/* confinement first: an unconfined task does not read the target */
+	if (!current_subject(&s))
+		return 0;
+	/* only an entry replaced (or swapped in) is removed */
+	if (!(flags & RENAME_EXCHANGE) && !BPF_CORE_READ(new_dentry, d_inode))
+		return 0;
+	return verdict(check_object(&s, BPFBOX_HOOK_INODE_RENAME, new_dentry,
+				    BPF_CORE_READ(new_dir, mnt), BPFBOX_FS_RM, NULL));
 }
 
 #endif /* __BPFBOX_DIR_H */

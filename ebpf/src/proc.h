@@ -30,8 +30,12 @@ static __always_inline void list_confined(struct task_struct *task, __u64 profil
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct bpfbox_task *task = bpf_task_storage_get(&task_state, child, 0, 0);
+	struct bpfbox_task *task;
 
+	/* no task storage at all: not confined (a load, no helper call) */
+	if (!child->bpf_storage)
+		return 0;
+	task = bpf_task_storage_get(&task_state, child, 0, 0);
 	if (task)
 		list_confined(child, task->profile_id);
 	return 0;
@@ -40,9 +44,17 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *exiting)
 {
-	__u32 tgid = BPF_CORE_READ(exiting, tgid);
 	struct bpfbox_confined_pid *entry;
+	__u32 tgid;
 
+	/*
+	 * Every exit passes here. A task with no task storage at all was never
+	 * confined (list_confined() lists only tasks with task_state, which
+	 * lives until the task is freed), and has no pending reports: one load.
+	 */
+	if (!exiting->bpf_storage)
+		return 0;
+	tgid = BPF_CORE_READ(exiting, tgid);
 	report_flush_all(exiting);
 	if (BPF_CORE_READ(exiting, pid) != tgid)
 		return 0;

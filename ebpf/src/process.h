@@ -28,7 +28,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	if (ret)
 		return ret;
 	current = bpf_get_current_task_btf();
-	task = bpf_task_storage_get(&task_state, current, 0, 0);
+	task = current_confined();
 	if (task) {
 		/*
 		 * already confined: the profile sticks across exec, but the new

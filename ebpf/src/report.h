@@ -105,13 +105,8 @@ static __always_inline void report_keep(struct report_slot *slot, const struct b
 /* A thread's last pending repeats leave with it. */
 static __always_inline void report_flush_all(struct task_struct *task)
 {
-	struct report_cache *rc;
+	struct report_cache *rc = bpf_task_storage_get(&reports, task, 0, 0);
 
-	/* Every exit passes here: a task no BPF program gave storage (every
-	 * unconfined one) has no slots, and one load tells. */
-	if (!task->bpf_storage)
-		return;
-	rc = bpf_task_storage_get(&reports, task, 0, 0);
 	if (!rc)
 		return;
 	for (int i = 0; i < REPORT_SLOTS; i++)

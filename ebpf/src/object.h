@@ -64,11 +64,18 @@ static __always_inline void report_object(const struct bpfbox_task *task, __u32 
 
 	__u32 kind = guarded ? BPFBOX_EVENT_SELF_PROTECT :
 			       (target_tgid ? BPFBOX_EVENT_PROC : BPFBOX_EVENT_FS);
-	if (kind == BPFBOX_EVENT_FS) {
+	/*
+	 * An entry removed (the decision lets the unlink, rmdir or rename go
+	 * on) is never reported again; kept, it would only push a report that
+	 * does repeat out of its slot. It is sent as it is.
+	 */
+	bool gone = access == BPFBOX_FS_RM && !(decision & BPFBOX_DECISION_DENY);
+
+	if (kind == BPFBOX_EVENT_FS && !gone) {
 		rc = bpf_task_storage_get(&reports, bpf_get_current_task_btf(), 0,
 					  BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (rc) {
-			slot = report_slot_of(rc, inode);
+			slot = report_slot_of(rc, inode, hook);
 			now = bpf_ktime_get_boot_ns();
 			if (report_repeat(slot, task, dentry, inode, hook, access, decision, now))
 				return;

@@ -21,7 +21,7 @@
 #ifndef __BPFBOX_REPORT_H
 #define __BPFBOX_REPORT_H
 
-#define REPORT_SLOTS 4 /* direct-mapped by inode (see fs_cache_index) */
+#define REPORT_SLOTS 4 /* direct-mapped by inode and hook */
 
 struct report_slot {
 	__u64 dentry;
@@ -43,12 +43,18 @@ struct {
 	__type(value, struct report_cache);
 } reports SEC(".maps");
 
+/*
+ * By the inode's address (a slab object: the low bits are skipped) and the
+ * hook: a directory reported by two hooks in turn, as a build's creates and
+ * unlinks do, would otherwise push its own report out of its one slot on
+ * every access and be sent each time.
+ */
 static __always_inline struct report_slot *report_slot_of(struct report_cache *rc,
-							  struct inode *inode)
+							  struct inode *inode, __u32 hook)
 {
 	__u64 i = (__u64)inode;
 
-	return &rc->slot[((i >> 6) ^ (i >> 12)) & (REPORT_SLOTS - 1)];
+	return &rc->slot[((i >> 6) ^ (i >> 12) ^ hook) & (REPORT_SLOTS - 1)];
 }
 
 /* Sends the slot's pending repeats as one event, or counts them as lost. */

@@ -174,6 +174,60 @@ fn complain_mode_allows_and_reports_what_enforce_would_deny() {
     );
 }
 
+/// The kernel's counters, from `bpfboxd status`: (events, lost, complained).
+fn kernel_counters() -> (u64, u64, u64) {
+    let out = run(&bpfbox_tests::bin_dir().join("bpfboxd"), &["status"]);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("since load:"))
+        .unwrap_or_else(|| panic!("no counters in {out:?}"))
+        .to_string();
+    let before = |word: &str| -> u64 {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words
+            .iter()
+            .position(|w| w.trim_end_matches(',') == word)
+            .unwrap_or_else(|| panic!("no {word} in {line}"));
+        words[at - 1].parse().unwrap()
+    };
+    (before("events"), before("lost"), before("complained"))
+}
+
+/// In complain mode a build's create/unlink loop reports the directory to
+/// two hooks in turn and every file once as it goes. The kernel folds the
+/// directory's repeats (one slot per hook) and does not let the files,
+/// gone once reported, push them out: about one event per file, not three.
+#[test]
+fn complain_mode_folds_a_directorys_repeated_reports_and_sends_each_removed_file_once() {
+    const FILES: u64 = 300;
+    let sandbox = Sandbox::new("complain-churn");
+    let probe = sandbox.probe("probe");
+    let dir = sandbox.path().join("work");
+    std::fs::create_dir(&dir).unwrap();
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\nmode = \"complain\"\ntaint_on_exec = true\n{RUNTIME_RULES}",
+            probe.display()
+        ),
+    );
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let (events, lost, complained) = kernel_counters();
+    let out = run(&probe, &["churn", &FILES.to_string(), s(&dir)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let (events_after, lost_after, complained_after) = kernel_counters();
+
+    let (sent, complaints) = (events_after - events, complained_after - complained);
+    println!("{FILES} files created and removed: {complaints} complaints, {sent} events");
+    assert_eq!(lost_after, lost, "no report was lost");
+    // each file: write on the directory twice (create, unlink), rm on the file
+    assert!(complaints >= 3 * FILES, "{complaints}");
+    // every removed file is reported; the directory's repeats only once a window
+    assert!(sent >= FILES, "{sent}");
+    assert!(sent < FILES + FILES / 2, "{sent} events for {FILES} files");
+}
+
 #[test]
 fn audited_access_is_allowed_and_reported() {
     let sandbox = Sandbox::new("audit");

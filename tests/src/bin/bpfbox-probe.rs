@@ -102,6 +102,7 @@ fn run(op: &[&str]) -> u8 {
         ["fd-reopen", path] => report(fd_reopen(path)),
         ["uring-open", path] => report(uring_open(path)),
         ["flood", count, path] => flood(count.parse().unwrap_or(0), path),
+        ["churn", count, dir] => report(churn(count.parse().unwrap_or(0), dir)),
         ["open-renamed", old, new] => open_renamed(old, new),
         ["fork-open", path, mode] => fork_and(|| report(open(path, mode))),
         ["thread-taint", taint, secret] => thread_taint(taint, secret),
@@ -328,6 +329,19 @@ fn flood(count: u64, path: &str) -> u8 {
     } else {
         FAILED
     }
+}
+
+/// Creates and removes `count` files in `dir`, one after the other.
+fn churn(count: u64, dir: &str) -> io::Result<()> {
+    for i in 0..count {
+        let path = Path::new(dir).join(format!("churn-{i}"));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        fs::remove_file(&path)?;
+    }
+    Ok(())
 }
 
 /// Reads `old` (a decision the kernel may cache), waits until someone

@@ -141,6 +141,9 @@ struct Bench {
     samples: BTreeMap<(String, String), Vec<f64>>,
     /// config → program → (run time ns, runs) of our (or the floor's) programs
     hooks: BTreeMap<String, ProgramStats>,
+    /// (config, workload) → (run time ns of all those programs, operations),
+    /// summed over rounds
+    bpf_per_op: BTreeMap<(String, String), (u64, u64)>,
     /// (config, workload) → how file checks found their rules, summed over rounds
     lookups: BTreeMap<(String, String), Lookups>,
     /// Only these workloads and configurations (all when empty).
@@ -187,6 +190,7 @@ fn run(args: &[&str]) -> Result<(), String> {
         port,
         samples: BTreeMap::new(),
         hooks: BTreeMap::new(),
+        bpf_per_op: BTreeMap::new(),
         lookups: BTreeMap::new(),
         only_workloads,
         only_configs,
@@ -280,6 +284,7 @@ impl Bench {
             }
             let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
             let lookups_before = counters.as_ref().map(Lookups::read);
+            let (bpf_before, _) = total(&hook_stats(&names));
             let out = Command::new(self.work.join("bin").join(kind))
                 .args(["worker", workload, &n.to_string()])
                 .arg(self.work.join("data"))
@@ -296,6 +301,13 @@ impl Bench {
                 .entry((config.to_owned(), (*workload).to_owned()))
                 .or_default()
                 .push(ns);
+            let (bpf_after, _) = total(&hook_stats(&names));
+            let e = self
+                .bpf_per_op
+                .entry((config.to_owned(), (*workload).to_owned()))
+                .or_default();
+            e.0 += bpf_after.saturating_sub(bpf_before);
+            e.1 += u64::from(n);
             if let (Some(b), Some(a)) = (lookups_before, counters.as_ref().map(Lookups::read)) {
                 let e = self
                     .lookups
@@ -543,6 +555,7 @@ impl Bench {
             println!();
         }
         self.report_programs();
+        self.report_bpf_per_op(&|w: &str| m("none", w));
         self.report_lookups();
         println!();
         for note in &self.daemon_notes {
@@ -664,6 +677,45 @@ impl Bench {
 }
 
 impl Bench {
+    /// The kernel's run time of all hooks per operation of each workload,
+    /// and what it adds to the operation's median time without bpfbox. It
+    /// counts the hooks of the worker's start and exit too (a few opens,
+    /// maps and an exec per sample), so it errs on the high side.
+    fn report_bpf_per_op(&self, none: &dyn Fn(&str) -> Option<f64>) {
+        if self.bpf_per_op.is_empty() {
+            return;
+        }
+        let configs = ["floor", "unconfined", "allowed", "complain", "denied"];
+        println!("BPF run time per operation, all hooks, µs, and what it adds to the operation under `none`:\n");
+        println!(
+            "| workload | {} |\n|---|{}",
+            configs.join(" | "),
+            "---|".repeat(configs.len())
+        );
+        for (workload, _) in WORKLOADS {
+            let cells: Vec<String> = configs
+                .iter()
+                .map(|c| {
+                    let key = ((*c).to_owned(), (*workload).to_owned());
+                    match (self.bpf_per_op.get(&key), none(workload)) {
+                        (Some(&(ns, ops)), base) if ops > 0 => {
+                            let per = ns as f64 / ops as f64;
+                            let share = base.map_or(String::from("–"), |b| {
+                                format!("+{:.1} %", per / b * 100.0)
+                            });
+                            format!("{:.2} ({share})", per / 1000.0)
+                        }
+                        _ => String::from("–"),
+                    }
+                })
+                .collect();
+            if cells.iter().any(|c| c != "–") {
+                println!("| {workload} | {} |", cells.join(" | "));
+            }
+        }
+        println!();
+    }
+
     /// How the file checks of confined workloads found their rules.
     fn report_lookups(&self) {
         if self.lookups.is_empty() {

@@ -276,7 +276,6 @@ impl Bench {
             return Ok(());
         }
         let names = hook_program_names();
-        let before = hook_stats(&names);
         let counters = Lookups::counters();
         for (workload, n) in WORKLOADS {
             if !selected(&self.only_workloads, workload) {
@@ -284,7 +283,7 @@ impl Bench {
             }
             let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
             let lookups_before = counters.as_ref().map(Lookups::read);
-            let (bpf_before, _) = total(&hook_stats(&names));
+            let bpf_before = hook_stats(&names);
             let out = Command::new(self.work.join("bin").join(kind))
                 .args(["worker", workload, &n.to_string()])
                 .arg(self.work.join("data"))
@@ -301,13 +300,21 @@ impl Bench {
                 .entry((config.to_owned(), (*workload).to_owned()))
                 .or_default()
                 .push(ns);
-            let (bpf_after, _) = total(&hook_stats(&names));
+            // one pair of readings around the sample serves both the
+            // per-program table and the per-operation one
+            let bpf = since(&hook_stats(&names), &bpf_before);
             let e = self
                 .bpf_per_op
                 .entry((config.to_owned(), (*workload).to_owned()))
                 .or_default();
-            e.0 += bpf_after.saturating_sub(bpf_before);
+            e.0 += total(&bpf).0;
             e.1 += u64::from(n);
+            let hooks = self.hooks.entry(config.to_owned()).or_default();
+            for (program, (ns, runs)) in bpf {
+                let e = hooks.entry(program).or_default();
+                e.0 += ns;
+                e.1 += runs;
+            }
             if let (Some(b), Some(a)) = (lookups_before, counters.as_ref().map(Lookups::read)) {
                 let e = self
                     .lookups
@@ -315,14 +322,6 @@ impl Bench {
                     .or_default();
                 e.add(&a.since(&b));
             }
-        }
-        let after = hook_stats(&names);
-        let entry = self.hooks.entry(config.to_owned()).or_default();
-        for (program, (ns, runs)) in after {
-            let (ns0, runs0) = before.get(&program).copied().unwrap_or_default();
-            let e = entry.entry(program).or_default();
-            e.0 += ns.saturating_sub(ns0);
-            e.1 += runs.saturating_sub(runs0);
         }
         Ok(())
     }
@@ -622,6 +621,20 @@ fn per_run((ns, runs): (u64, u64)) -> Option<f64> {
     (runs > 0).then(|| ns as f64 / runs as f64)
 }
 
+/// What ran between the readings `before` and `after`, per program.
+fn since(after: &ProgramStats, before: &ProgramStats) -> ProgramStats {
+    after
+        .iter()
+        .map(|(program, &(ns, runs))| {
+            let (ns0, runs0) = before.get(program).copied().unwrap_or_default();
+            (
+                program.clone(),
+                (ns.saturating_sub(ns0), runs.saturating_sub(runs0)),
+            )
+        })
+        .collect()
+}
+
 fn total(stats: &ProgramStats) -> (u64, u64) {
     stats
         .values()
@@ -685,35 +698,19 @@ impl Bench {
         if self.bpf_per_op.is_empty() {
             return;
         }
-        let configs = ["floor", "unconfined", "allowed", "complain", "denied"];
-        println!("BPF run time per operation, all hooks, µs, and what it adds to the operation under `none`:\n");
-        println!(
-            "| workload | {} |\n|---|{}",
-            configs.join(" | "),
-            "---|".repeat(configs.len())
+        workload_table(
+            "BPF run time per operation, all hooks, µs, and what it adds to the operation under `none`:",
+            &["floor", "unconfined", "allowed", "complain", "denied"],
+            |config, workload| {
+                let key = (config.to_owned(), workload.to_owned());
+                let &(ns, ops) = self.bpf_per_op.get(&key).filter(|(_, ops)| *ops > 0)?;
+                let per = ns as f64 / ops as f64;
+                let share = none(workload).map_or(String::from("–"), |b| {
+                    format!("+{:.1} %", per / b * 100.0)
+                });
+                Some(format!("{:.2} ({share})", per / 1000.0))
+            },
         );
-        for (workload, _) in WORKLOADS {
-            let cells: Vec<String> = configs
-                .iter()
-                .map(|c| {
-                    let key = ((*c).to_owned(), (*workload).to_owned());
-                    match (self.bpf_per_op.get(&key), none(workload)) {
-                        (Some(&(ns, ops)), base) if ops > 0 => {
-                            let per = ns as f64 / ops as f64;
-                            let share = base.map_or(String::from("–"), |b| {
-                                format!("+{:.1} %", per / b * 100.0)
-                            });
-                            format!("{:.2} ({share})", per / 1000.0)
-                        }
-                        _ => String::from("–"),
-                    }
-                })
-                .collect();
-            if cells.iter().any(|c| c != "–") {
-                println!("| {workload} | {} |", cells.join(" | "));
-            }
-        }
-        println!();
     }
 
     /// How the file checks of confined workloads found their rules.
@@ -721,30 +718,39 @@ impl Bench {
         if self.lookups.is_empty() {
             return;
         }
-        println!("File checks of confined tasks, all rounds: object cached / object's own rules + cached directory chain / walk to the root:\n");
-        let configs = ["allowed", "complain", "denied"];
-        println!(
-            "| workload | {} |\n|---|{}",
-            configs.join(" | "),
-            "---|".repeat(configs.len())
+        workload_table(
+            "File checks of confined tasks, all rounds: object cached / object's own rules + cached directory chain / walk to the root:",
+            &["allowed", "complain", "denied"],
+            |config, workload| {
+                let l = self
+                    .lookups
+                    .get(&(config.to_owned(), workload.to_owned()))?;
+                Some(format!("{} / {} / {}", l.hits, l.chain_hits, l.walks))
+            },
         );
-        for (workload, _) in WORKLOADS {
-            let cells: Vec<String> = configs
-                .iter()
-                .map(|c| {
-                    self.lookups
-                        .get(&((*c).to_owned(), (*workload).to_owned()))
-                        .map_or(String::from("–"), |l| {
-                            format!("{} / {} / {}", l.hits, l.chain_hits, l.walks)
-                        })
-                })
-                .collect();
-            if cells.iter().any(|c| c != "–") {
-                println!("| {workload} | {} |", cells.join(" | "));
-            }
-        }
-        println!();
     }
+}
+
+/// A Markdown table of `configs` by workload, under `heading`; `cell` is
+/// None where the pair did not run, and a workload where none ran is left out.
+fn workload_table(heading: &str, configs: &[&str], cell: impl Fn(&str, &str) -> Option<String>) {
+    println!("{heading}\n");
+    println!(
+        "| workload | {} |\n|---|{}",
+        configs.join(" | "),
+        "---|".repeat(configs.len())
+    );
+    for (workload, _) in WORKLOADS {
+        let cells: Vec<Option<String>> = configs.iter().map(|c| cell(c, workload)).collect();
+        if cells.iter().any(Option::is_some) {
+            let cells: Vec<String> = cells
+                .into_iter()
+                .map(|c| c.unwrap_or_else(|| String::from("–")))
+                .collect();
+            println!("| {workload} | {} |", cells.join(" | "));
+        }
+    }
+    println!();
 }
 
 /// Program names as the kernel keeps them (15 characters at most).

@@ -10,13 +10,15 @@
 #ifndef __BPFBOX_ATTR_H
 #define __BPFBOX_ATTR_H
 
-static __always_inline int dentry_check(__u32 hook, struct dentry *dentry, __u32 access)
+/* `direct`: as read.h, for `dentry` */
+static __always_inline int dentry_check(__u32 hook, struct dentry *dentry, __u32 access,
+					bool direct)
 {
 	struct subject s;
 
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, hook, dentry, NULL, access, NULL));
+	return verdict(check_object(&s, hook, dentry, NULL, access, NULL, direct));
 }
 
 SEC("lsm/inode_getattr")
@@ -28,8 +30,8 @@ int BPF_PROG(inode_getattr, const struct path *path, int ret)
 		return ret;
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_INODE_GETATTR, BPF_CORE_READ(path, dentry),
-				    BPF_CORE_READ(path, mnt), BPFBOX_FS_GETATTR, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_INODE_GETATTR, path->dentry, path->mnt,
+				    BPFBOX_FS_GETATTR, NULL, true));
 }
 
 /*
@@ -47,8 +49,8 @@ int inode_setattr(unsigned long long *ctx)
 
 	if (bpf_get_func_arg(ctx, index, &dentry))
 		return 0;
-	return dentry_check(BPFBOX_HOOK_INODE_SETATTR, (struct dentry *)dentry,
-			    BPFBOX_FS_SETATTR);
+	return dentry_check(BPFBOX_HOOK_INODE_SETATTR, (struct dentry *)dentry, BPFBOX_FS_SETATTR,
+			    false);
 }
 
 /* (userns or idmap, dentry, name, value, size, flags): same shape on 6.1 and 6.12 */
@@ -57,7 +59,7 @@ int inode_setxattr(unsigned long long *ctx)
 {
 	int ret = (int)ctx[6];
 
-	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR);
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR, true);
 }
 
 SEC("lsm/inode_removexattr")
@@ -65,19 +67,19 @@ int inode_removexattr(unsigned long long *ctx)
 {
 	int ret = (int)ctx[3];
 
-	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR);
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, (void *)ctx[1], BPFBOX_FS_SETATTR, true);
 }
 
 SEC("lsm/inode_getxattr")
 int BPF_PROG(inode_getxattr, struct dentry *dentry, const char *name, int ret)
 {
-	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR);
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR, true);
 }
 
 SEC("lsm/inode_listxattr")
 int BPF_PROG(inode_listxattr, struct dentry *dentry, int ret)
 {
-	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR);
+	return ret ?: dentry_check(BPFBOX_HOOK_INODE_XATTR, dentry, BPFBOX_FS_GETATTR, true);
 }
 
 #endif /* __BPFBOX_ATTR_H */

@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "bpfbox_abi.h"
+#include "read.h"
 #include "maps.h"
 #include "events.h"
 #include "report.h"

@@ -16,8 +16,7 @@ static __always_inline int dir_write(__u32 hook, const struct path *dir)
 
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, hook, BPF_CORE_READ(dir, dentry), BPF_CORE_READ(dir, mnt),
-				    BPFBOX_FS_WRITE, NULL));
+	return verdict(check_object(&s, hook, dir->dentry, dir->mnt, BPFBOX_FS_WRITE, NULL, true));
 }
 
 /* `access` on an entry of `dir` (mounted where dir is). */
@@ -28,7 +27,7 @@ static __always_inline int entry_check(__u32 hook, const struct path *dir, struc
 
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, hook, entry, BPF_CORE_READ(dir, mnt), access, NULL));
+	return verdict(check_object(&s, hook, entry, dir->mnt, access, NULL, true));
 }
 
 /*
@@ -134,10 +133,10 @@ int BPF_PROG(path_rename__target, const struct path *old_dir, struct dentry *old
 	if (!current_subject(&s))
 		return 0;
 	/* only an entry replaced (or swapped in) is removed */
-	if (!(flags & RENAME_EXCHANGE) && !BPF_CORE_READ(new_dentry, d_inode))
+	if (!(flags & RENAME_EXCHANGE) && !new_dentry->d_inode)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_INODE_RENAME, new_dentry,
-				    BPF_CORE_READ(new_dir, mnt), BPFBOX_FS_RM, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_INODE_RENAME, new_dentry, new_dir->mnt,
+				    BPFBOX_FS_RM, NULL, true));
 }
 
 #endif /* __BPFBOX_DIR_H */

@@ -11,8 +11,7 @@ static __always_inline __u32 open_access(const struct file *file, fmode_t mode)
 	if (mode & FMODE_READ)
 		access |= BPFBOX_FS_READ;
 	if (mode & FMODE_WRITE)
-		access |= (BPF_CORE_READ(file, f_flags) & O_APPEND) ? BPFBOX_FS_APPEND :
-								       BPFBOX_FS_WRITE;
+		access |= (file->f_flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
 	if (mode & FMODE_EXEC)
 		access |= BPFBOX_FS_EXEC;
 	return access;
@@ -37,8 +36,8 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	access = open_access(file, mode);
 	if (!access)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, BPF_CORE_READ(file, f_path.dentry),
-				    BPF_CORE_READ(file, f_path.mnt), access, file));
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, file->f_path.dentry,
+				    file->f_path.mnt, access, file, true));
 }
 
 SEC("lsm/file_ioctl")
@@ -50,8 +49,8 @@ int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg,
 		return ret;
 	if (!current_subject(&s))
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, BPF_CORE_READ(file, f_path.dentry),
-				    BPF_CORE_READ(file, f_path.mnt), BPFBOX_FS_IOCTL, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, file->f_path.dentry,
+				    file->f_path.mnt, BPFBOX_FS_IOCTL, NULL, true));
 }
 
 /* PROT_READ → read, PROT_EXEC → exec, PROT_WRITE of a shared mapping → write. */
@@ -82,8 +81,8 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 	access = map_access(prot, flags & MAP_SHARED);
 	if (!access)
 		return 0;
-	return verdict(check_object(&s, BPFBOX_HOOK_MMAP_FILE, BPF_CORE_READ(file, f_path.dentry),
-				    BPF_CORE_READ(file, f_path.mnt), access, NULL));
+	return verdict(check_object(&s, BPFBOX_HOOK_MMAP_FILE, file->f_path.dentry,
+				    file->f_path.mnt, access, NULL, true));
 }
 
 /*
@@ -121,9 +120,10 @@ int BPF_PROG(file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
 	access = map_access(prot, BPF_CORE_READ(vma, vm_flags) & VM_SHARED);
 	if (!access)
 		return 0;
+	/* a backing file's user_path is past a container_of: plain values */
 	path = user_path(file);
 	return verdict(check_object(&s, BPFBOX_HOOK_FILE_MPROTECT, BPF_CORE_READ(path, dentry),
-				    BPF_CORE_READ(path, mnt), access, NULL));
+				    BPF_CORE_READ(path, mnt), access, NULL, false));
 }
 
 #endif /* __BPFBOX_FS_H */

@@ -115,11 +115,18 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 		pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		add_fs_rule_of(eff, id, BPFBOX_SCOPE_INODE, pkey.ino, pkey.dev, 0, state);
 		add_fs_rule_of(eff, id, BPFBOX_SCOPE_SUBTREE, pkey.ino, pkey.dev, 0, state);
-		if (guard && bpf_map_lookup_elem(&protected, &pkey))
-			eff->guarded = 1;
-		pkey.scope = BPFBOX_SCOPE_SUBTREE;
-		if (guard && bpf_map_lookup_elem(&protected, &pkey))
-			eff->guarded = 1;
+		/* the second lookup only after the first failed: clang may
+		 * otherwise OR the two results, pointers, which the verifier
+		 * refuses */
+		if (guard) {
+			if (bpf_map_lookup_elem(&protected, &pkey)) {
+				eff->guarded = 1;
+			} else {
+				pkey.scope = BPFBOX_SCOPE_SUBTREE;
+				if (bpf_map_lookup_elem(&protected, &pkey))
+					eff->guarded = 1;
+			}
+		}
 	}
 	if ((s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
 		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),

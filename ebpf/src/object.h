@@ -113,13 +113,15 @@ static __always_inline void report_object(const struct bpfbox_task *task, __u32 
  * hook has no mount, which only stops the subtree walk at the file system's
  * root — reports it, and returns the decision. `file`, when given, is used
  * for a full path in the event; only hooks where bpf_d_path is allowed pass
- * one.
+ * one. `dentry` and `mnt` are pointers the verifier knows (`direct`, a
+ * constant: read.h) or plain values.
  */
 static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct dentry *dentry,
-					  struct vfsmount *mnt, __u32 access, struct file *file)
+					  struct vfsmount *mnt, __u32 access, struct file *file,
+					  bool direct)
 {
-	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
-	unsigned long magic = inode ? BPF_CORE_READ(inode, i_sb, s_magic) : 0;
+	struct inode *inode = KREAD(direct, dentry, d_inode);
+	unsigned long magic = inode ? KREAD2(direct, inode, i_sb, s_magic) : 0;
 	struct effective eff = {};
 	__u32 target, decision;
 
@@ -133,7 +135,7 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 		/* an entry being removed or renamed away is never met again under
 		 * this key: looking it up and storing it would be wasted work */
 		collect_fs_rules_cached(&eff, s, dentry, inode, mnt, access & BPFBOX_FS_MODIFY,
-					access != BPFBOX_FS_RM);
+					access != BPFBOX_FS_RM, direct);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);

@@ -40,9 +40,10 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 		return 0;
 	}
 
-	inode = BPF_CORE_READ(bprm, file, f_inode);
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* direct loads: `bprm` is the hook's trusted argument */
+	inode = bprm->file->f_inode;
+	key.ino = inode->i_ino;
+	key.dev = inode->i_sb->s_dev;
 	profile_id = bpf_map_lookup_elem(&exe_profiles, &key);
 	if (!profile_id)
 		return 0;

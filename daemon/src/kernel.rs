@@ -20,7 +20,7 @@ use aya::{
 use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
 use bpfbox_ebpf::{lsm_hook, maps, probes, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
 
-use crate::probes::Probes;
+use crate::{probes::Probes, shared_counter::SharedCounter};
 
 /// Where bpfbox pins its programs and maps.
 pub const PIN_ROOT: &str = "/sys/fs/bpf/bpfbox";
@@ -65,6 +65,15 @@ pub enum KernelError {
         #[source]
         source: MapError,
     },
+    /// A map could not be mapped into the daemon's memory.
+    #[error("failed to map BPF map `{name}` into memory: {source}")]
+    Mmap {
+        /// The map.
+        name: &'static str,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
     /// bpffs could not be mounted or written.
     #[error("failed to pin under {path}: {source}")]
     Pin {
@@ -96,7 +105,7 @@ pub struct Kernel {
     cap_rules: Map,
     config: Map,
     protected: Map,
-    generation: Map,
+    generation: SharedCounter,
     events: Option<Map>,
     stats: Option<Map>,
     /// Whether this daemon loaded the programs or adopted pinned ones.
@@ -119,6 +128,16 @@ pub struct RuleMaps<'a> {
     pub proc_rules: HashMap<&'a mut MapData, PairKey, Rule>,
     /// Capability rules.
     pub cap_rules: HashMap<&'a mut MapData, CapKey, Rule>,
+}
+
+/// The `generation` map's counter, mapped into the daemon (see
+/// `BPFBOX_GENERATION_KEY` in bpfbox_abi.h for why it is not updated
+/// through bpf(2)).
+fn shared_counter(map: &MapData) -> Result<SharedCounter, KernelError> {
+    SharedCounter::map(map.fd()).map_err(|source| KernelError::Mmap {
+        name: maps::GENERATION,
+        source,
+    })
 }
 
 /// The versioned pin directory of this build's ABI.
@@ -191,7 +210,7 @@ impl Kernel {
             cap_rules: Map::HashMap(open(maps::CAP_RULES)?),
             config: Map::Array(open(maps::CONFIG)?),
             protected: Map::HashMap(open(maps::PROTECTED)?),
-            generation: Map::HashMap(open(maps::GENERATION)?),
+            generation: shared_counter(&open(maps::GENERATION)?)?,
             events: Some(Map::RingBuf(open(maps::EVENTS)?)),
             stats: Some(Map::PerCpuArray(open(maps::STATS)?)),
             origin: Origin::Adopted,
@@ -273,7 +292,15 @@ impl Kernel {
             cap_rules: take(maps::CAP_RULES)?,
             config: take(maps::CONFIG)?,
             protected: take(maps::PROTECTED)?,
-            generation: take(maps::GENERATION)?,
+            generation: match take(maps::GENERATION)? {
+                Map::Array(data) => shared_counter(&data)?,
+                _ => {
+                    return Err(KernelError::Mmap {
+                        name: maps::GENERATION,
+                        source: io::Error::other("not an array"),
+                    })
+                }
+            },
             events: Some(take(maps::EVENTS)?),
             stats: Some(take(maps::STATS)?),
             origin: Origin::Loaded,
@@ -329,13 +356,9 @@ impl Kernel {
     /// Makes the programs drop every file decision they cached: called after
     /// any change of the rule, profile or protected maps.
     pub fn bump_generation(&mut self) -> Result<(), KernelError> {
-        let name = maps::GENERATION;
-        let err = |source| KernelError::Map { name, source };
-        let mut map: HashMap<&mut MapData, u32, u64> =
-            HashMap::try_from(&mut self.generation).map_err(err)?;
-        let key = bpfbox_abi::GENERATION_KEY;
-        let next = map.get(&key, 0).unwrap_or(0).wrapping_add(1);
-        map.insert(key, next, 0).map_err(err)
+        let generation = self.generation.bump();
+        tracing::debug!(generation, "policy generation bumped");
+        Ok(())
     }
 
     /// Makes `keys` the objects no confined task may modify.

@@ -25,6 +25,7 @@ mod probes;
 mod pseudofs;
 mod record;
 mod shared;
+mod shared_counter;
 mod status;
 mod symbols;
 mod watch;

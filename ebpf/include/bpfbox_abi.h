@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 4
+#define BPFBOX_ABI_VERSION 5
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -272,11 +272,13 @@ struct bpfbox_config {
 };
 
 /*
- * The one entry of the `generation` hash map (key 0): bumped by the daemon
- * after every change of the rule, profile or protected maps, so the kernel
- * drops every cached decision taken before. A hash map without
- * preallocation, so an update swaps in a whole new value: a hook never reads
- * a half-written counter (which could equal an old one).
+ * The one entry of the `generation` array (a __u64 at index 0): bumped by
+ * the daemon after every change of the rule, profile or protected maps, so
+ * the kernel drops every cached decision taken before. The array is
+ * BPF_F_MMAPABLE and the daemon bumps the counter in its shared mapping
+ * with one atomic 8-byte add, which hooks read with one 8-byte load: never
+ * a half-written counter, which could equal an old one. (An update through
+ * bpf(2) copies the value with memcpy, which gives no such promise.)
  */
 #define BPFBOX_GENERATION_KEY 0
 

@@ -94,11 +94,16 @@ struct {
 	__type(value, struct fs_cache);
 } fs_chains SEC(".maps");
 
-/* The daemon's policy generation (bpfbox_abi.h: BPFBOX_GENERATION_KEY). */
+/*
+ * The daemon's policy generation (bpfbox_abi.h: BPFBOX_GENERATION_KEY),
+ * read with one 8-byte load. An array: the verifier inlines its lookup,
+ * where a hash lookup was a helper call that cost a cached check about
+ * 0.3 µs under emulation.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u64);
 } generation SEC(".maps");
@@ -139,7 +144,7 @@ static __always_inline void fs_cache_key_of(struct fs_cache_key *k, const struct
 	k->i_generation = KREAD(direct, inode, i_generation);
 	k->rules = s->rules;
 	k->state = s->task->state;
-	k->generation = *gen;
+	k->generation = *(volatile __u64 *)gen;
 	k->guard = guard;
 	k->_pad = 0;
 	k->dentry = (__u64)dentry; /* last: the key is complete */
@@ -178,9 +183,9 @@ static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
 	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
 	__u64 *gen = bpf_map_lookup_elem(&generation, &gen_key);
 
-	return c && gen && *gen == k->generation && read_seq(c->rename_seq, &rename_seq) &&
-	       rename_seq == k->rename_seq && read_seq(c->mount_seq, &mount_seq) &&
-	       mount_seq == k->mount_seq;
+	return c && gen && *(volatile __u64 *)gen == k->generation &&
+	       read_seq(c->rename_seq, &rename_seq) && rename_seq == k->rename_seq &&
+	       read_seq(c->mount_seq, &mount_seq) && mount_seq == k->mount_seq;
 }
 
 /* The slot of `cache` that holds `k`'s result, if one does. */

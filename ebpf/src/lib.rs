@@ -119,7 +119,8 @@ pub mod maps {
     pub const PROTECTED: &str = "protected";
     /// tgid → `bpfbox_abi::ConfinedPid`: every confined process.
     pub const CONFINED_PIDS: &str = "confined_pids";
-    /// `bpfbox_abi::GENERATION_KEY` → `u64`: the policy generation.
+    /// Array (mmap-able), index `bpfbox_abi::GENERATION_KEY` → `u64`: the
+    /// policy generation.
     pub const GENERATION: &str = "generation";
 }
 

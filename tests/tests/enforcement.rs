@@ -360,3 +360,51 @@ fn a_file_renamed_out_of_an_allowed_directory_is_denied_to_a_task_that_read_it_t
     let (code, out) = open_across_a_move(&probe, &old, &new, &old, &new);
     assert_eq!(code, Some(DENIED), "{out}");
 }
+
+/// The policy generation (ebpf/src/cache.h): a task's cached file decisions
+/// last only until bpfboxd changes its maps. Here the change is the set of
+/// protected places. A daemon restarted on a policy directory the task has
+/// been writing in protects that directory at once, and the task's next
+/// write there — the same file, under the same rules, a decision it has
+/// cached — is denied.
+#[test]
+fn a_write_the_task_has_cached_is_denied_once_the_daemon_protects_the_file() {
+    use std::io::{BufRead, Write};
+
+    let sandbox = Sandbox::new("generation");
+    let probe = sandbox.probe("probe");
+    let work = sandbox.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let file = work.join("f");
+    std::fs::write(&file, "x\n").unwrap();
+    let toml = format!(
+        "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+         [[fs]]\nfile = \"{}/**\"\naccess = [\"read\", \"write\", \"getattr\"]\n",
+        probe.display(),
+        work.display()
+    );
+    sandbox.profile("probe.toml", &toml);
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    let open = ["open", s(&file), "write"];
+    let mut child = std::process::Command::new(&probe)
+        .args(open)
+        .args(["+", "wait-line", "+"])
+        .args(open)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(next().starts_with("pid="));
+    assert_eq!(next(), "ok", "the first write is allowed");
+
+    drop(daemon);
+    // the same profile, in the directory it lets the task write to
+    std::fs::write(work.join("probe.toml"), &toml).unwrap();
+    let _daemon = Daemon::start(&work);
+    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    let out = [next(), next()];
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(DENIED), "{out:?}");
+}

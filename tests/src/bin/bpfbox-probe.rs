@@ -23,6 +23,7 @@
 //! thread-taint TAINT_FILE SECRET (a thread taints itself; see below)
 //! exec PROGRAM [ARGS…] (replace this process; must be last)
 //! sleep SECONDS
+//! wait-line (until a line arrives on stdin: the test's go-ahead)
 //! ```
 
 use std::{
@@ -107,6 +108,7 @@ fn run(op: &[&str]) -> u8 {
         ["fork-open", path, mode] => fork_and(|| report(open(path, mode))),
         ["thread-taint", taint, secret] => thread_taint(taint, secret),
         ["exec", program, rest @ ..] => report(exec(program, rest)),
+        ["wait-line"] => report(io::stdin().read_line(&mut String::new()).map(drop)),
         ["sleep", secs] => {
             std::thread::sleep(std::time::Duration::from_secs(secs.parse().unwrap_or(1)));
             0

@@ -35,6 +35,8 @@ same_layout!(crate::Task, c::SIZEOF_BPFBOX_TASK, c::FIELDS_BPFBOX_TASK, [
     flags => c::OFFSETOF_BPFBOX_TASK_FLAGS,
     _pad => c::OFFSETOF_BPFBOX_TASK__PAD,
     depth => c::OFFSETOF_BPFBOX_TASK_DEPTH,
+    profile_gen => c::OFFSETOF_BPFBOX_TASK_PROFILE_GEN,
+    profile => c::OFFSETOF_BPFBOX_TASK_PROFILE,
 ]);
 
 same_layout!(crate::Access, c::SIZEOF_BPFBOX_ACCESS, c::FIELDS_BPFBOX_ACCESS, [

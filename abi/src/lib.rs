@@ -45,6 +45,9 @@ pub struct Task {
     pub flags: u32,
     pub _pad: u32,
     pub depth: [u8; MAX_CONTEXTS as usize],
+    /// The policy generation of `profile`, the kernel's own copy (0: none).
+    pub profile_gen: u64,
+    pub profile: Profile,
 }
 
 /// One action's access set of a rule.

@@ -203,6 +203,13 @@ struct bpfbox_task {
 	__u32 _pad;
 	/* Nesting depth per context, so recursion does not clear a bit early. */
 	__u8 depth[BPFBOX_MAX_CONTEXTS];
+	/*
+	 * The task's own copy of its profile, taken at policy generation
+	 * `profile_gen` (0: no copy) and used while that generation lasts, so
+	 * a hook does not look the profile up (ebpf/src/task.h). Kernel-only.
+	 */
+	__u64 profile_gen;
+	struct bpfbox_profile profile;
 };
 
 /*

@@ -61,8 +61,14 @@ struct fs_cache_slot {
 	__u32 _pad;
 };
 
+/*
+ * A task's two caches, in one task-storage value so that a check that
+ * uses both (a new entry: its object misses, its directory's chain hits)
+ * makes one task-storage lookup.
+ */
 struct fs_cache {
-	struct fs_cache_slot slot[FS_CACHE_SLOTS];
+	struct fs_cache_slot object[FS_CACHE_SLOTS];
+	struct fs_cache_slot chain[FS_CACHE_SLOTS]; /* keyed by the directory */
 	/*
 	 * The keys of a walk in progress, read before it and stored with its
 	 * result after it. Kept here, not on the stack: the verifier tracks
@@ -75,8 +81,8 @@ struct fs_cache {
 	struct fs_cache_key object_key;
 	struct fs_cache_key chain_key;
 	/* the object of a walk in progress, as plain values (read.h) */
-	__u64 object;
-	__u64 object_mnt;
+	__u64 walked;
+	__u64 walked_mnt;
 };
 
 struct {
@@ -85,28 +91,6 @@ struct {
 	__type(key, int);
 	__type(value, struct fs_cache);
 } fs_cache SEC(".maps");
-
-/* The same, for directories' chains. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct fs_cache);
-} fs_chains SEC(".maps");
-
-/*
- * The daemon's policy generation (bpfbox_abi.h: BPFBOX_GENERATION_KEY),
- * read with one 8-byte load. An array: the verifier inlines its lookup,
- * where a hash lookup was a helper call that cost a cached check about
- * 0.3 µs under emulation.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-} generation SEC(".maps");
 
 /* The sequence of a kernel seqlock at `addr`; false when unknown or odd (a writer is in). */
 static __always_inline bool read_seq(__u64 addr, __u32 *seq)
@@ -188,46 +172,36 @@ static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
 	       read_seq(c->mount_seq, &mount_seq) && mount_seq == k->mount_seq;
 }
 
-/* The slot of `cache` that holds `k`'s result, if one does. */
-static __always_inline struct fs_cache_slot *fs_cache_slot_of(struct fs_cache *cache,
+/* The slot of `slots` (a cache's objects or chains) that holds `k`'s result, if one does. */
+static __always_inline struct fs_cache_slot *fs_cache_slot_in(struct fs_cache_slot *slots,
 							      const struct fs_cache_key *k)
 {
 	struct fs_cache_slot *slot;
 
 	if (!k->dentry)
 		return NULL;
-	slot = &cache->slot[fs_cache_index(k->inode)];
+	slot = &slots[fs_cache_index(k->inode)];
 	return fs_cache_key_eq(&slot->key, k) ? slot : NULL;
 }
 
-/* The slot for `k` in the task's cache `map`, when it holds `k`'s result. */
-static __always_inline struct fs_cache_slot *fs_cache_find(void *map, const struct fs_cache_key *k)
-{
-	struct fs_cache *cache;
-
-	if (!k->dentry)
-		return NULL;
-	cache = bpf_task_storage_get(map, bpf_get_current_task_btf(), 0, 0);
-	return cache ? fs_cache_slot_of(cache, k) : NULL;
-}
-
-/* Stores `eff` under `k` in `cache`, if nothing `k` depends on moved since it was read. */
-static __always_inline void fs_cache_store(struct fs_cache *cache, const struct fs_cache_key *k,
+/* Stores `eff` under `k` in `slots`, if nothing `k` depends on moved since it was read. */
+static __always_inline void fs_cache_store(struct fs_cache_slot *slots,
+					   const struct fs_cache_key *k,
 					   const struct effective *eff)
 {
 	struct fs_cache_slot *slot;
 
 	if (!k->dentry || !fs_cache_key_still(k))
 		return;
-	slot = &cache->slot[fs_cache_index(k->inode)];
+	slot = &slots[fs_cache_index(k->inode)];
 	slot->key = *k;
 	slot->eff = *eff;
 }
 
 /*
- * The task's object cache, for its scratch keys. Fetched again rather than
- * kept across the chain's loop: a pointer that is NULL on one path and not
- * on another is two states of the verifier through the loop.
+ * The task's caches. Fetched again rather than kept across the chain's
+ * loop: a pointer that is NULL on one path and not on another is two
+ * states of the verifier through the loop.
  */
 static __always_inline struct fs_cache *fs_cache_of_current(__u64 flags)
 {
@@ -236,7 +210,7 @@ static __always_inline struct fs_cache *fs_cache_of_current(__u64 flags)
 
 /*
  * The chain above an object, into an empty `eff`: from the task's chain
- * cache, or walked (and then stored, its key kept meanwhile in the object
+ * cache, or walked (and then stored, its key kept meanwhile in the
  * cache's scratch). `dir` and `mnt` are plain values (read.h).
  */
 static __always_inline void collect_chain_rules_cached(struct effective *eff,
@@ -245,28 +219,51 @@ static __always_inline void collect_chain_rules_cached(struct effective *eff,
 						       bool guard)
 {
 	struct fs_cache_key key = {};
-	struct fs_cache *objects, *chains;
+	struct fs_cache *cache = fs_cache_of_current(0);
 	struct fs_cache_slot *slot;
 
 	fs_cache_key_of(&key, s, dir, BPF_CORE_READ(dir, d_inode), mnt, guard, false);
-	slot = fs_cache_find(&fs_chains, &key);
+	slot = cache ? fs_cache_slot_in(cache->chain, &key) : NULL;
 	if (slot) {
 		count(BPFBOX_STAT_CHAIN_HITS);
 		*eff = slot->eff;
 		return;
 	}
 	count(BPFBOX_STAT_WALKS);
-	objects = fs_cache_of_current(0);
-	if (objects)
-		objects->chain_key = key;
+	if (cache)
+		cache->chain_key = key;
 	collect_chain_rules(eff, s, dir, mnt, guard);
-	objects = fs_cache_of_current(0);
-	if (!objects)
-		return;
-	chains = bpf_task_storage_get(&fs_chains, bpf_get_current_task_btf(), 0,
-				      BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (chains)
-		fs_cache_store(chains, &objects->chain_key, eff);
+	cache = fs_cache_of_current(0);
+	if (cache)
+		fs_cache_store(cache->chain, &cache->chain_key, eff);
+}
+
+/*
+ * The chain above an entry from the chain cache, found by the entry's
+ * parent directory while the hook's pointers are known (read.h): a new or
+ * departing entry of a known directory then costs no helper call to find
+ * its chain. False when the chain is not cached, or when the entry is the
+ * root of its mount (the chain then continues at the mount point, which
+ * walk_up() finds).
+ */
+static __always_inline bool chain_of_parent_cached(struct effective *eff,
+						   const struct subject *s,
+						   struct fs_cache *objects,
+						   struct dentry *dentry, struct vfsmount *mnt,
+						   bool guard)
+{
+	struct dentry *dir = dentry->d_parent;
+	struct fs_cache_slot *slot;
+
+	if (!mnt || dentry == mnt->mnt_root || dentry == dir)
+		return false;
+	fs_cache_key_of(&objects->chain_key, s, dir, dir->d_inode, mnt, guard, true);
+	slot = fs_cache_slot_in(objects->chain, &objects->chain_key);
+	if (!slot)
+		return false;
+	count(BPFBOX_STAT_CHAIN_HITS);
+	*eff = slot->eff;
+	return true;
 }
 
 /*
@@ -297,6 +294,7 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 	struct fs_cache_slot *slot;
 	struct dentry *dir;
 	struct vfsmount *dir_mnt;
+	bool chained = false;
 
 	if (objects) {
 		/* key.dentry stays 0 when the object is not to be cached: no lookup, no store */
@@ -304,31 +302,35 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 		if (object_cached)
 			fs_cache_key_of(&objects->object_key, s, dentry, inode, mnt, guard,
 					direct);
-		slot = fs_cache_slot_of(objects, &objects->object_key);
+		slot = fs_cache_slot_in(objects->object, &objects->object_key);
 		if (slot) {
 			count(BPFBOX_STAT_CACHE_HITS);
 			*eff = slot->eff;
 			return;
 		}
-		objects->object = (__u64)dentry;
-		objects->object_mnt = (__u64)mnt;
+		if (direct)
+			chained = chain_of_parent_cached(eff, s, objects, dentry, mnt, guard);
+		objects->walked = (__u64)dentry;
+		objects->walked_mnt = (__u64)mnt;
 		/* volatile: read back from memory, not forwarded from the store */
-		dentry = (void *)*(volatile __u64 *)&objects->object;
-		mnt = (void *)*(volatile __u64 *)&objects->object_mnt;
+		dentry = (void *)*(volatile __u64 *)&objects->walked;
+		mnt = (void *)*(volatile __u64 *)&objects->walked_mnt;
 	} else if (direct) {
 		dentry = plain(dentry);
 		mnt = plain(mnt);
 	}
 	dir = dentry;
 	dir_mnt = mnt;
-	if (walk_up(&dir, &dir_mnt))
+	if (!chained && walk_up(&dir, &dir_mnt))
 		collect_chain_rules_cached(eff, s, dir, dir_mnt, guard);
 	/* its inode is read again: live across the chain's loop, it multiplied
 	 * the verifier's states past its limit */
 	collect_own_rules(eff, s, dentry, guard);
+	if (!object_cached)
+		return;
 	objects = fs_cache_of_current(0);
 	if (objects)
-		fs_cache_store(objects, &objects->object_key, eff);
+		fs_cache_store(objects->object, &objects->object_key, eff);
 }
 
 #endif /* __BPFBOX_CACHE_H */

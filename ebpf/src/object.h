@@ -14,16 +14,19 @@
  */
 static __always_inline bool current_subject(struct subject *s)
 {
-	struct task_struct *current;
+	struct task_struct *current = bpf_get_current_task_btf();
 
-	s->task = current_confined();
+	/*
+	 * Direct loads from the trusted task, before any helper call: a task
+	 * without task storage is unconfined (task.h), and one acting under
+	 * other credentials is not judged here.
+	 */
+	if (!current->bpf_storage || current->cred != current->real_cred)
+		return false;
+	s->task = bpf_task_storage_get(&task_state, current, 0, 0);
 	if (!s->task)
 		return false;
-	current = bpf_get_current_task_btf();
-	/* direct loads from the trusted task: cheaper than two helper calls */
-	if (current->cred != current->real_cred)
-		return false;
-	s->profile = active_profile(s->task);
+	s->profile = own_profile(s->task);
 	if (!s->profile)
 		return false;
 	s->rules = s->profile->rules_id;

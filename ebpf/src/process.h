@@ -57,6 +57,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 		return -ENOMEM;
 	}
 	task->profile_id = *profile_id;
+	task->profile_gen = 0; /* no copy of it yet (task.h) */
 	task->state = 0;
 	task->flags = (profile->flags & BPFBOX_PROFILE_TAINT_ON_EXEC) ? BPFBOX_TASK_TAINTED : 0;
 	list_confined(current, *profile_id);
@@ -81,6 +82,7 @@ int BPF_PROG(task_alloc, struct task_struct *new, unsigned long clone_flags, int
 		return -ENOMEM;
 	}
 	child->profile_id = parent->profile_id;
+	child->profile_gen = 0; /* it takes its own copy (task.h) */
 	child->flags = parent->flags;
 	if (clone_flags & CLONE_THREAD) {
 		/* a new thread starts outside the functions its creator is in */

@@ -28,7 +28,10 @@ static __always_inline struct bpfbox_task *current_confined(void)
 	return bpf_task_storage_get(&task_state, current, 0, 0);
 }
 
-/* The task's profile, or NULL when the profile is gone or disabled. */
+/*
+ * A task's profile, or NULL when the profile is gone or disabled, looked
+ * up: for a task other than the current one (whose copy only it writes).
+ */
 static __always_inline struct bpfbox_profile *active_profile(const struct bpfbox_task *task)
 {
 	struct bpfbox_profile *profile = bpf_map_lookup_elem(&profiles, &task->profile_id);
@@ -36,6 +39,36 @@ static __always_inline struct bpfbox_profile *active_profile(const struct bpfbox
 	if (profile && profile->mode == BPFBOX_MODE_DISABLED)
 		return NULL;
 	return profile;
+}
+
+/*
+ * The current task's profile, or NULL when the profile is gone or
+ * disabled: its copy in the task's storage, while the policy generation it
+ * was taken at lasts; otherwise looked up and copied again. Every change of
+ * the profiles map is followed by a bump of the generation, and the
+ * generation is read before the profile, so a copy is never older than the
+ * map was when its generation was current. Only the task itself writes its
+ * copy, and hooks do not nest within a task, so no hook reads it half
+ * written. A hash lookup under emulation cost about 0.3 µs per hook.
+ */
+static __always_inline struct bpfbox_profile *own_profile(struct bpfbox_task *task)
+{
+	__u32 key = BPFBOX_GENERATION_KEY;
+	__u64 *gen = bpf_map_lookup_elem(&generation, &key);
+	__u64 now = gen ? *(volatile __u64 *)gen : 0;
+	struct bpfbox_profile *profile;
+
+	/* generation 0 (none yet) is never a copy's */
+	if (!now || task->profile_gen != now) {
+		profile = bpf_map_lookup_elem(&profiles, &task->profile_id);
+		if (!profile)
+			return NULL;
+		task->profile = *profile;
+		task->profile_gen = now;
+	}
+	if (task->profile.mode == BPFBOX_MODE_DISABLED)
+		return NULL;
+	return &task->profile;
 }
 
 #endif /* __BPFBOX_TASK_H */

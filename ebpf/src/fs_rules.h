@@ -78,12 +78,16 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
  */
 static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mnt)
 {
-	struct dentry *d = *dentry;
+	struct dentry *d = *dentry, *parent;
 	struct mount *m, *up;
 
-	if (*mnt && d != BPF_CORE_READ(*mnt, mnt_root) && d != BPF_CORE_READ(d, d_parent)) {
-		*dentry = BPF_CORE_READ(d, d_parent);
-		return true;
+	/* each read is a helper call: d_parent once */
+	if (*mnt && d != BPF_CORE_READ(*mnt, mnt_root)) {
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d != parent) {
+			*dentry = parent;
+			return true;
+		}
 	}
 	if (!*mnt)
 		return false; /* hooks without a mount stop at the fs root */
@@ -105,8 +109,8 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 					      struct dentry *dentry, bool guard)
 {
 	__u64 id = s->rules, state = s->task->state;
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct dentry *parent;
 	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
 
 	if (inode) {
@@ -128,7 +132,11 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 			}
 		}
 	}
-	if ((s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES) && parent != dentry)
+	if (!(s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES))
+		return;
+	/* the parent only for CHILD rules: each read is a helper call */
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (parent != dentry)
 		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),
 			    dentry_name_hash(dentry), state);
 }

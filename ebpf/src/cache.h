@@ -110,9 +110,9 @@ static __always_inline void fs_cache_key_of(struct fs_cache_key *k, const struct
 					    struct dentry *dentry, struct inode *inode,
 					    struct vfsmount *mnt, bool guard, bool direct)
 {
-	__u32 gen_key = BPFBOX_GENERATION_KEY, zero = 0;
+	__u32 zero = 0;
 	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
-	__u64 *gen = bpf_map_lookup_elem(&generation, &gen_key);
+	__u64 *gen = policy_generation();
 
 	k->dentry = 0;
 	if (!c || !gen || !inode)
@@ -163,9 +163,9 @@ static __always_inline __u32 fs_cache_index(__u64 inode)
  */
 static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
 {
-	__u32 gen_key = BPFBOX_GENERATION_KEY, zero = 0, rename_seq, mount_seq;
+	__u32 zero = 0, rename_seq, mount_seq;
 	struct bpfbox_config *c = bpf_map_lookup_elem(&config, &zero);
-	__u64 *gen = bpf_map_lookup_elem(&generation, &gen_key);
+	__u64 *gen = policy_generation();
 
 	return c && gen && *(volatile __u64 *)gen == k->generation &&
 	       read_seq(c->rename_seq, &rename_seq) && rename_seq == k->rename_seq &&
@@ -319,6 +319,12 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 		dentry = plain(dentry);
 		mnt = plain(mnt);
 	}
+	/*
+	 * On a chain miss the walk reads the parent again and keys the chain
+	 * by what it read, not by chain_of_parent_cached()'s key: the entry may
+	 * have moved in between, and a chain must be stored under the very
+	 * directory that was walked.
+	 */
 	dir = dentry;
 	dir_mnt = mnt;
 	if (!chained && walk_up(&dir, &dir_mnt))

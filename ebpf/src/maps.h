@@ -113,4 +113,12 @@ struct {
 	__type(value, __u64);
 } generation SEC(".maps");
 
+/* The generation's one value (read it with one volatile 8-byte load). */
+static __always_inline __u64 *policy_generation(void)
+{
+	__u32 key = BPFBOX_GENERATION_KEY;
+
+	return bpf_map_lookup_elem(&generation, &key);
+}
+
 #endif /* __BPFBOX_MAPS_H */

@@ -30,12 +30,8 @@ static __always_inline void list_confined(struct task_struct *task, __u64 profil
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct bpfbox_task *task;
+	struct bpfbox_task *task = confined_task(child);
 
-	/* no task storage at all: not confined (a load, no helper call) */
-	if (!child->bpf_storage)
-		return 0;
-	task = bpf_task_storage_get(&task_state, child, 0, 0);
 	if (task)
 		list_confined(child, task->profile_id);
 	return 0;

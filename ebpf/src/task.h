@@ -14,18 +14,21 @@ struct subject {
 };
 
 /*
- * The only work an unconfined task pays for on every hook. A task that no
- * BPF program gave task storage cannot have ours: one load from the task,
- * no helper call. Otherwise (a confined task, or some other program's
- * storage) one task-storage lookup.
+ * `t`'s confinement state, or NULL: the only work an unconfined task pays
+ * for on every hook. A task that no BPF program gave task storage cannot
+ * have ours: one load from the task, no helper call. Otherwise (a confined
+ * task, or some other program's storage) one task-storage lookup.
  */
+static __always_inline struct bpfbox_task *confined_task(struct task_struct *t)
+{
+	if (!t->bpf_storage)
+		return NULL;
+	return bpf_task_storage_get(&task_state, t, 0, 0);
+}
+
 static __always_inline struct bpfbox_task *current_confined(void)
 {
-	struct task_struct *current = bpf_get_current_task_btf();
-
-	if (!current->bpf_storage)
-		return NULL;
-	return bpf_task_storage_get(&task_state, current, 0, 0);
+	return confined_task(bpf_get_current_task_btf());
 }
 
 /*
@@ -53,8 +56,7 @@ static __always_inline struct bpfbox_profile *active_profile(const struct bpfbox
  */
 static __always_inline struct bpfbox_profile *own_profile(struct bpfbox_task *task)
 {
-	__u32 key = BPFBOX_GENERATION_KEY;
-	__u64 *gen = bpf_map_lookup_elem(&generation, &key);
+	__u64 *gen = policy_generation();
 	__u64 now = gen ? *(volatile __u64 *)gen : 0;
 	struct bpfbox_profile *profile;
 

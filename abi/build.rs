@@ -64,6 +64,16 @@ fn main() {
             .unwrap();
         }
     }
+    // the C filter hash on sample inodes, for the Rust mirror's test
+    probe.push_str("printf(\"pub const FILTER_SAMPLES: [(u64, u32, u32); 5] = [\");\n");
+    for (ino, dev) in FILTER_SAMPLES {
+        writeln!(
+            probe,
+            "printf(\"({ino}, {dev}, %u), \", bpfbox_filter_bit({ino}ULL, {dev}U));"
+        )
+        .unwrap();
+    }
+    probe.push_str("printf(\"];\\n\");\n");
     probe.push_str("return 0;\n}\n");
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -89,6 +99,16 @@ fn main() {
     assert!(output.status.success(), "the ABI probe failed");
     fs::write(out.join("c_abi.rs"), output.stdout).unwrap();
 }
+
+/// (ino, dev) pairs whose filter bits C computes for the Rust test: small
+/// and large inode numbers, and devices whose bits reach past 32.
+const FILTER_SAMPLES: [(u64, u32); 5] = [
+    (0, 0),
+    (2, 0x0080_0001),
+    (131_073, 0x0000_001e),
+    (0xffff_ffff_ffff, 0xfff0_0fff),
+    (u64::MAX, u32::MAX),
+];
 
 /// Object-like `#define BPFBOX_*` macros, include guard excluded.
 fn parse_defines(text: &str) -> Vec<String> {

@@ -230,6 +230,15 @@ pub const fn name_hash(name: &[u8]) -> u64 {
     hash
 }
 
+/// The `inode_filter` bit of an inode (bpfbox_abi.h: `bpfbox_filter_bit`):
+/// set for every inode an fs rule is keyed by or that is protected, so that
+/// the kernel skips the lookups of every other inode.
+#[must_use]
+pub const fn filter_bit(ino: u64, dev: u32) -> u32 {
+    let h = (ino ^ ((dev as u64) << 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - FILTER_BITS_LOG2)) as u32
+}
+
 /// A user-space device number (`st_dev`, or `major:minor` from mountinfo)
 /// in the kernel's `s_dev` encoding, which is what the programs see.
 #[must_use]
@@ -265,6 +274,14 @@ mod tests {
         assert_eq!(name_hash(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(name_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(name_hash(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn filter_bit_agrees_with_the_c_header() {
+        for (ino, dev, c_bit) in FILTER_SAMPLES {
+            assert_eq!(filter_bit(ino, dev), c_bit, "ino {ino} dev {dev:#x}");
+        }
+        assert!(FILTER_SAMPLES.iter().all(|s| s.2 < FILTER_WORDS * 64));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use aya::maps::{HashMap, MapData, MapError};
 use bpfbox_policy::CompiledPolicy;
 
-use crate::kernel::RuleMaps;
+use crate::{inode_filter::FilterBits, kernel::RuleMaps};
 
 /// Counts of what one apply changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +29,13 @@ pub struct Changes {
 /// profiles get their rules before their entry and executables; removed
 /// ones lose their executables first. No task ever sees a profile half
 /// written, a mix of two versions, or no profile in between.
+///
+/// The inode filter covers the new rules' inodes before the first is
+/// written, and drops the old ones' only after the last is removed.
 pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes, MapError> {
     let mut changes = Changes::default();
+    let mut filter = FilterBits::of_fs_keys(policy.fs_rules.keys());
+    maps.inode_filter.add(&filter);
     upsert(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;
     upsert(&mut maps.net_rules, &policy.net_rules, &mut changes)?;
     upsert(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;
@@ -45,6 +50,8 @@ pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes
     remove_others(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;
     remove_others(&mut maps.proc_rules, &policy.proc_rules, &mut changes)?;
     remove_others(&mut maps.cap_rules, &policy.cap_rules, &mut changes)?;
+    filter.union(&maps.protected_bits);
+    maps.inode_filter.set(&filter);
     Ok(changes)
 }
 

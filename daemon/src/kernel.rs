@@ -10,6 +10,7 @@
 use std::{
     fs, io,
     path::{Path, PathBuf},
+    sync::atomic::Ordering,
 };
 
 use aya::{
@@ -20,7 +21,11 @@ use aya::{
 use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
 use bpfbox_ebpf::{lsm_hook, maps, probes, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
 
-use crate::{probes::Probes, shared_counter::SharedCounter};
+use crate::{
+    inode_filter::{FilterBits, InodeFilter},
+    probes::Probes,
+    shared_words::SharedWords,
+};
 
 /// Where bpfbox pins its programs and maps.
 pub const PIN_ROOT: &str = "/sys/fs/bpf/bpfbox";
@@ -105,7 +110,8 @@ pub struct Kernel {
     cap_rules: Map,
     config: Map,
     protected: Map,
-    generation: SharedCounter,
+    generation: SharedWords,
+    inode_filter: InodeFilter,
     events: Option<Map>,
     stats: Option<Map>,
     /// Whether this daemon loaded the programs or adopted pinned ones.
@@ -128,16 +134,32 @@ pub struct RuleMaps<'a> {
     pub proc_rules: HashMap<&'a mut MapData, PairKey, Rule>,
     /// Capability rules.
     pub cap_rules: HashMap<&'a mut MapData, CapKey, Rule>,
+    /// Which inodes have rules or are protected.
+    pub inode_filter: &'a InodeFilter,
+    /// The filter bits of the protected objects, which the rules' bits
+    /// must not clear.
+    pub protected_bits: FilterBits,
 }
 
-/// The `generation` map's counter, mapped into the daemon (see
-/// `BPFBOX_GENERATION_KEY` in bpfbox_abi.h for why it is not updated
+/// An mmap-able array map's first `len` words, mapped into the daemon (see
+/// `BPFBOX_GENERATION_KEY` in bpfbox_abi.h for why they are not updated
 /// through bpf(2)).
-fn shared_counter(map: &MapData) -> Result<SharedCounter, KernelError> {
-    SharedCounter::map(map.fd()).map_err(|source| KernelError::Mmap {
-        name: maps::GENERATION,
-        source,
-    })
+fn shared_words(name: &'static str, map: Map, len: u32) -> Result<SharedWords, KernelError> {
+    let Map::Array(data) = map else {
+        return Err(KernelError::Mmap {
+            name,
+            source: io::Error::other("not an array"),
+        });
+    };
+    SharedWords::map(data.fd(), len as usize).map_err(|source| KernelError::Mmap { name, source })
+}
+
+fn generation(map: Map) -> Result<SharedWords, KernelError> {
+    shared_words(maps::GENERATION, map, 1)
+}
+
+fn inode_filter(map: Map) -> Result<InodeFilter, KernelError> {
+    shared_words(maps::INODE_FILTER, map, bpfbox_abi::FILTER_WORDS).map(InodeFilter::new)
 }
 
 /// The versioned pin directory of this build's ABI.
@@ -165,7 +187,7 @@ fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
 }
 
-const MAP_NAMES: [&str; 13] = [
+const MAP_NAMES: [&str; 14] = [
     maps::PROFILES,
     maps::EXE_PROFILES,
     maps::FS_RULES,
@@ -179,6 +201,7 @@ const MAP_NAMES: [&str; 13] = [
     maps::STATS,
     maps::CONFINED_PIDS,
     maps::GENERATION,
+    maps::INODE_FILTER,
 ];
 
 impl Kernel {
@@ -210,7 +233,8 @@ impl Kernel {
             cap_rules: Map::HashMap(open(maps::CAP_RULES)?),
             config: Map::Array(open(maps::CONFIG)?),
             protected: Map::HashMap(open(maps::PROTECTED)?),
-            generation: shared_counter(&open(maps::GENERATION)?)?,
+            generation: generation(Map::Array(open(maps::GENERATION)?))?,
+            inode_filter: inode_filter(Map::Array(open(maps::INODE_FILTER)?))?,
             events: Some(Map::RingBuf(open(maps::EVENTS)?)),
             stats: Some(Map::PerCpuArray(open(maps::STATS)?)),
             origin: Origin::Adopted,
@@ -292,15 +316,8 @@ impl Kernel {
             cap_rules: take(maps::CAP_RULES)?,
             config: take(maps::CONFIG)?,
             protected: take(maps::PROTECTED)?,
-            generation: match take(maps::GENERATION)? {
-                Map::Array(data) => shared_counter(&data)?,
-                _ => {
-                    return Err(KernelError::Mmap {
-                        name: maps::GENERATION,
-                        source: io::Error::other("not an array"),
-                    })
-                }
-            },
+            generation: generation(take(maps::GENERATION)?)?,
+            inode_filter: inode_filter(take(maps::INODE_FILTER)?)?,
             events: Some(take(maps::EVENTS)?),
             stats: Some(take(maps::STATS)?),
             origin: Origin::Loaded,
@@ -311,6 +328,7 @@ impl Kernel {
 
     /// The rule maps, for applying a compiled policy.
     pub fn rule_maps(&mut self) -> Result<RuleMaps<'_>, KernelError> {
+        let protected_bits = self.protected_bits()?;
         Ok(RuleMaps {
             profiles: typed(&mut self.profiles, maps::PROFILES)?,
             exe_profiles: typed(&mut self.exe_profiles, maps::EXE_PROFILES)?,
@@ -319,7 +337,20 @@ impl Kernel {
             ipc_rules: typed(&mut self.ipc_rules, maps::IPC_RULES)?,
             proc_rules: typed(&mut self.proc_rules, maps::PROC_RULES)?,
             cap_rules: typed(&mut self.cap_rules, maps::CAP_RULES)?,
+            inode_filter: &self.inode_filter,
+            protected_bits,
         })
+    }
+
+    /// The filter bits of what the `protected` map holds now (an earlier
+    /// daemon's objects too, until [`Self::protect`] replaces them).
+    fn protected_bits(&mut self) -> Result<FilterBits, KernelError> {
+        let name = maps::PROTECTED;
+        let protected: HashMap<&mut MapData, ProtectedKey, u32> =
+            HashMap::try_from(&mut self.protected)
+                .map_err(|source| KernelError::Map { name, source })?;
+        let keys: Vec<ProtectedKey> = protected.keys().filter_map(Result::ok).collect();
+        Ok(FilterBits::of_protected(&keys))
     }
 
     /// The function-context probe programs, to attach per function.
@@ -356,7 +387,7 @@ impl Kernel {
     /// Makes the programs drop every file decision they cached: called after
     /// any change of the rule, profile or protected maps.
     pub fn bump_generation(&mut self) -> Result<(), KernelError> {
-        let generation = self.generation.bump();
+        let generation = self.generation.words()[0].fetch_add(1, Ordering::SeqCst) + 1;
         tracing::debug!(generation, "policy generation bumped");
         Ok(())
     }
@@ -365,6 +396,9 @@ impl Kernel {
     pub fn protect(&mut self, keys: &[ProtectedKey]) -> Result<(), KernelError> {
         let name = maps::PROTECTED;
         let err = |source| KernelError::Map { name, source };
+        // their bits before them; a stale bit only costs a lookup, and the
+        // next apply clears it
+        self.inode_filter.add(&FilterBits::of_protected(keys));
         let mut protected: HashMap<&mut MapData, ProtectedKey, u32> =
             HashMap::try_from(&mut self.protected).map_err(err)?;
         for key in keys {

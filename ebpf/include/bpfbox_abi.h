@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 5
+#define BPFBOX_ABI_VERSION 6
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -288,6 +288,29 @@ struct bpfbox_config {
  * bpf(2) copies the value with memcpy, which gives no such promise.)
  */
 #define BPFBOX_GENERATION_KEY 0
+
+/*
+ * The `inode_filter` array: BPFBOX_FILTER_WORDS __u64 words, one bit per
+ * hash of an inode's (ino, dev), set for every inode that an fs rule is
+ * keyed by (a CHILD rule's directory included) and every protected object.
+ * A clear bit means no rule and no protection for that inode, so the
+ * kernel skips its hash lookups; a set bit may be another inode's (the
+ * kernel then looks, as without the filter). The daemon keeps the bits a
+ * superset of the maps at every moment: it sets a key's bit before it
+ * inserts the key, and clears bits only after it removed their keys. The
+ * array is BPF_F_MMAPABLE and the daemon changes words in its mapping with
+ * atomic 8-byte operations.
+ */
+#define BPFBOX_FILTER_BITS_LOG2 18
+#define BPFBOX_FILTER_WORDS 4096 /* 2^18 bits / 64 */
+
+/* The filter bit of (ino, dev): Fibonacci hashing, the top 18 bits. */
+static inline __attribute__((always_inline)) __u32 bpfbox_filter_bit(__u64 ino, __u32 dev)
+{
+	__u64 h = (ino ^ ((__u64)dev << 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return (__u32)(h >> (64 - BPFBOX_FILTER_BITS_LOG2));
+}
 
 /*
  * Value of `confined_pids`, keyed by __u32 tgid: every confined process, so

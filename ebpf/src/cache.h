@@ -83,6 +83,8 @@ struct fs_cache {
 	/* the object of a walk in progress, as plain values (read.h) */
 	__u64 walked;
 	__u64 walked_mnt;
+	/* its inode, read before the walk while its pointers are known */
+	struct own_id own;
 };
 
 struct {
@@ -203,9 +205,9 @@ static __always_inline void fs_cache_store(struct fs_cache_slot *slots,
  * loop: a pointer that is NULL on one path and not on another is two
  * states of the verifier through the loop.
  */
-static __always_inline struct fs_cache *fs_cache_of_current(__u64 flags)
+static __always_inline struct fs_cache *fs_cache_of(const struct subject *s, __u64 flags)
 {
-	return bpf_task_storage_get(&fs_cache, bpf_get_current_task_btf(), 0, flags);
+	return bpf_task_storage_get(&fs_cache, s->current, 0, flags);
 }
 
 /*
@@ -219,7 +221,7 @@ static __always_inline void collect_chain_rules_cached(struct effective *eff,
 						       bool guard)
 {
 	struct fs_cache_key key = {};
-	struct fs_cache *cache = fs_cache_of_current(0);
+	struct fs_cache *cache = fs_cache_of(s, 0);
 	struct fs_cache_slot *slot;
 
 	fs_cache_key_of(&key, s, dir, BPF_CORE_READ(dir, d_inode), mnt, guard, false);
@@ -233,7 +235,7 @@ static __always_inline void collect_chain_rules_cached(struct effective *eff,
 	if (cache)
 		cache->chain_key = key;
 	collect_chain_rules(eff, s, dir, mnt, guard);
-	cache = fs_cache_of_current(0);
+	cache = fs_cache_of(s, 0);
 	if (cache)
 		fs_cache_store(cache->chain, &cache->chain_key, eff);
 }
@@ -290,8 +292,9 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 						    struct vfsmount *mnt, bool guard,
 						    bool object_cached, bool direct)
 {
-	struct fs_cache *objects = fs_cache_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct fs_cache *objects = fs_cache_of(s, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	struct fs_cache_slot *slot;
+	struct own_id own = {};
 	struct dentry *dir;
 	struct vfsmount *dir_mnt;
 	bool chained = false;
@@ -310,6 +313,9 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 		}
 		if (direct)
 			chained = chain_of_parent_cached(eff, s, objects, dentry, mnt, guard);
+		objects->own.inode = (__u64)inode;
+		objects->own.ino = inode ? KREAD(direct, inode, i_ino) : 0;
+		objects->own.dev = inode ? KREAD2(direct, inode, i_sb, s_dev) : 0;
 		objects->walked = (__u64)dentry;
 		objects->walked_mnt = (__u64)mnt;
 		/* volatile: read back from memory, not forwarded from the store */
@@ -329,13 +335,21 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 	dir_mnt = mnt;
 	if (!chained && walk_up(&dir, &dir_mnt))
 		collect_chain_rules_cached(eff, s, dir, dir_mnt, guard);
-	/* its inode is read again: live across the chain's loop, it multiplied
-	 * the verifier's states past its limit */
-	collect_own_rules(eff, s, dentry, guard);
-	if (!object_cached)
-		return;
-	objects = fs_cache_of_current(0);
-	if (objects)
+	/*
+	 * Its inode as read before the walk, from storage (live across the
+	 * chain's loop, the pointer multiplied the verifier's states past its
+	 * limit), if this walk's object is the one there; else read again.
+	 */
+	objects = fs_cache_of(s, 0);
+	if (objects && *(volatile __u64 *)&objects->walked == (__u64)dentry) {
+		own.inode = *(volatile __u64 *)&objects->own.inode;
+		own.ino = *(volatile __u64 *)&objects->own.ino;
+		own.dev = *(volatile __u32 *)&objects->own.dev;
+	} else {
+		own_id_of(&own, dentry);
+	}
+	collect_own_rules(eff, s, dentry, &own, guard);
+	if (object_cached && objects)
 		fs_cache_store(objects->object, &objects->object_key, eff);
 }
 

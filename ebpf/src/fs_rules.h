@@ -30,14 +30,6 @@ static __always_inline void add_fs_rule_of(struct effective *eff, __u64 rules_id
 		effective_add(eff, rule, state);
 }
 
-static __always_inline void add_fs_rule(struct effective *eff, __u64 rules_id, __u32 scope,
-					struct inode *inode, __u64 name_hash, __u64 state)
-{
-	if (inode)
-		add_fs_rule_of(eff, rules_id, scope, BPF_CORE_READ(inode, i_ino),
-			       BPF_CORE_READ(inode, i_sb, s_dev), name_hash, state);
-}
-
 /* Scratch for an entry name: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -101,44 +93,86 @@ static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mn
 }
 
 /*
+ * Which inode an object is, read where its pointers are known (read.h)
+ * when the caller can: `inode` is its address, 0 for a negative dentry.
+ */
+struct own_id {
+	__u64 inode;
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+/* The same, read with helper calls from a plain dentry. */
+static __always_inline void own_id_of(struct own_id *id, struct dentry *dentry)
+{
+	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+
+	id->inode = (__u64)inode;
+	id->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	id->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
+}
+
+/* The SUBTREE rule of a directory, and (`guard`) whether it is one of bpfboxd's subtrees. */
+static __always_inline void add_subtree_rules(struct effective *eff, const struct subject *s,
+					      __u64 ino, __u32 dev, bool guard)
+{
+	struct bpfbox_protected_key pkey = {
+		.ino = ino,
+		.dev = dev,
+		.scope = BPFBOX_SCOPE_SUBTREE,
+	};
+
+	if (!inode_may_have_rules(ino, dev))
+		return;
+	add_fs_rule_of(eff, s->rules, BPFBOX_SCOPE_SUBTREE, ino, dev, 0, s->task->state);
+	if (guard && bpf_map_lookup_elem(&protected, &pkey))
+		eff->guarded = 1;
+}
+
+/*
  * The rules of the object itself: its inode (INODE, and SUBTREE when it is
  * a directory with a subtree rule), its name in its directory (CHILD), and,
  * for modifying accesses (`guard`), whether it is one of bpfboxd's places.
+ * `id` is the object's inode, `dentry` a plain value.
  */
 static __always_inline void collect_own_rules(struct effective *eff, const struct subject *s,
-					      struct dentry *dentry, bool guard)
+					      struct dentry *dentry, const struct own_id *id,
+					      bool guard)
 {
-	__u64 id = s->rules, state = s->task->state;
-	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	__u64 rules = s->rules, state = s->task->state;
+	struct bpfbox_protected_key pkey = {
+		.ino = id->ino,
+		.dev = id->dev,
+		.scope = BPFBOX_SCOPE_INODE,
+	};
+	struct inode *dir;
 	struct dentry *parent;
-	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_INODE };
+	__u64 dir_ino;
+	__u32 dir_dev;
 
-	if (inode) {
-		/* one read of the identity for its four lookups */
-		pkey.ino = BPF_CORE_READ(inode, i_ino);
-		pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		add_fs_rule_of(eff, id, BPFBOX_SCOPE_INODE, pkey.ino, pkey.dev, 0, state);
-		add_fs_rule_of(eff, id, BPFBOX_SCOPE_SUBTREE, pkey.ino, pkey.dev, 0, state);
+	if (id->inode && inode_may_have_rules(id->ino, id->dev)) {
+		add_fs_rule_of(eff, rules, BPFBOX_SCOPE_INODE, id->ino, id->dev, 0, state);
 		/* the second lookup only after the first failed: clang may
 		 * otherwise OR the two results, pointers, which the verifier
 		 * refuses */
-		if (guard) {
-			if (bpf_map_lookup_elem(&protected, &pkey)) {
-				eff->guarded = 1;
-			} else {
-				pkey.scope = BPFBOX_SCOPE_SUBTREE;
-				if (bpf_map_lookup_elem(&protected, &pkey))
-					eff->guarded = 1;
-			}
-		}
+		if (guard && bpf_map_lookup_elem(&protected, &pkey))
+			eff->guarded = 1;
+		add_subtree_rules(eff, s, id->ino, id->dev, guard);
 	}
 	if (!(s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES))
 		return;
 	/* the parent only for CHILD rules: each read is a helper call */
 	parent = BPF_CORE_READ(dentry, d_parent);
-	if (parent != dentry)
-		add_fs_rule(eff, id, BPFBOX_SCOPE_CHILD, BPF_CORE_READ(parent, d_inode),
-			    dentry_name_hash(dentry), state);
+	dir = parent != dentry ? BPF_CORE_READ(parent, d_inode) : NULL;
+	if (!dir)
+		return;
+	dir_ino = BPF_CORE_READ(dir, i_ino);
+	dir_dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	/* hashing the name is a loop over it: only for a directory with rules */
+	if (inode_may_have_rules(dir_ino, dir_dev))
+		add_fs_rule_of(eff, rules, BPFBOX_SCOPE_CHILD, dir_ino, dir_dev,
+			       dentry_name_hash(dentry), state);
 }
 
 /*
@@ -152,19 +186,13 @@ static __always_inline void collect_chain_rules(struct effective *eff, const str
 						struct dentry *dentry, struct vfsmount *mnt,
 						bool guard)
 {
-	__u64 id = s->rules, state = s->task->state;
-	struct bpfbox_protected_key pkey = { .scope = BPFBOX_SCOPE_SUBTREE };
 	struct inode *inode;
 
 	for (int i = 1; i < BPFBOX_MAX_ANCESTORS; i++) {
 		inode = BPF_CORE_READ(dentry, d_inode);
-		if (inode) {
-			pkey.ino = BPF_CORE_READ(inode, i_ino);
-			pkey.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-			add_fs_rule_of(eff, id, BPFBOX_SCOPE_SUBTREE, pkey.ino, pkey.dev, 0, state);
-			if (guard && bpf_map_lookup_elem(&protected, &pkey))
-				eff->guarded = 1;
-		}
+		if (inode)
+			add_subtree_rules(eff, s, BPF_CORE_READ(inode, i_ino),
+					  BPF_CORE_READ(inode, i_sb, s_dev), guard);
 		if (!walk_up(&dentry, &mnt))
 			break;
 	}

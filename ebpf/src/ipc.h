@@ -105,6 +105,7 @@ int BPF_PROG(ptrace_traceme, struct task_struct *parent, int ret)
 		return verdict(check_task(&s, BPFBOX_HOOK_PTRACE_TRACEME, parent,
 					  BPFBOX_IPC_PTRACE, 0));
 	}
+	s.current = parent; /* the subject here is the tracer */
 	s.task = tracer;
 	s.profile = active_profile(tracer);
 	if (!s.profile)

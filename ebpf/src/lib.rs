@@ -122,6 +122,9 @@ pub mod maps {
     /// Array (mmap-able), index `bpfbox_abi::GENERATION_KEY` → `u64`: the
     /// policy generation.
     pub const GENERATION: &str = "generation";
+    /// Array (mmap-able) of `bpfbox_abi::FILTER_WORDS` `u64`s: which
+    /// inodes may have fs rules or be protected.
+    pub const INODE_FILTER: &str = "inode_filter";
 }
 
 #[cfg(test)]

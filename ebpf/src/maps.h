@@ -121,4 +121,30 @@ static __always_inline __u64 *policy_generation(void)
 	return bpf_map_lookup_elem(&generation, &key);
 }
 
+/*
+ * Which inodes may have fs rules or be protected (bpfbox_abi.h,
+ * BPFBOX_FILTER_WORDS): an array, so its lookup is inlined, where each
+ * fs_rules or protected lookup is a hash computed over a 32-byte key. Most
+ * inodes a walk meets have neither, and cost one load instead of up to
+ * four lookups.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBOX_FILTER_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} inode_filter SEC(".maps");
+
+/* False only when no fs rule is keyed by (ino, dev) and it is not protected. */
+static __always_inline bool inode_may_have_rules(__u64 ino, __u32 dev)
+{
+	__u32 bit = bpfbox_filter_bit(ino, dev);
+	__u32 word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&inode_filter, &word);
+
+	/* no word (cannot happen: the bit is in range): look, fail closed */
+	return !w || ((*(volatile __u64 *)w >> (bit % 64)) & 1);
+}
+
 #endif /* __BPFBOX_MAPS_H */

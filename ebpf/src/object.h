@@ -23,6 +23,7 @@ static __always_inline bool current_subject(struct subject *s)
 	 */
 	if (!current->bpf_storage || current->cred != current->real_cred)
 		return false;
+	s->current = current;
 	s->task = bpf_task_storage_get(&task_state, current, 0, 0);
 	if (!s->task)
 		return false;

@@ -8,6 +8,7 @@
  * read from the profile once, so one hook sees one version of the rules.
  */
 struct subject {
+	struct task_struct *current; /* kept: finding it again is a helper call */
 	struct bpfbox_task *task;
 	struct bpfbox_profile *profile;
 	__u64 rules;

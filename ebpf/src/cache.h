@@ -147,14 +147,13 @@ static __always_inline bool fs_cache_key_eq(const struct fs_cache_key *a,
 }
 
 /*
- * By the inode's address, a plain value in every key (read.h): the object
- * key is read back from task storage, the chain key built from plain
- * values. Inodes are slab objects of several hundred bytes, so the low
- * bits are skipped.
+ * By the inode's number, a scalar wherever it is read (an address the
+ * verifier knows as a pointer cannot be shifted). Numbers are handed out
+ * in sequence, so the low bits spread a directory's entries.
  */
-static __always_inline __u32 fs_cache_index(__u64 inode)
+static __always_inline __u32 fs_cache_index(__u64 ino)
 {
-	return ((inode >> 6) ^ (inode >> 12)) & (FS_CACHE_SLOTS - 1);
+	return (ino ^ (ino >> 8)) & (FS_CACHE_SLOTS - 1);
 }
 
 /*
@@ -174,6 +173,48 @@ static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
 	       read_seq(c->mount_seq, &mount_seq) && mount_seq == k->mount_seq;
 }
 
+/*
+ * A hit in the object cache, checked against the live values without
+ * building a key first: most checks end here. The same fields as
+ * fs_cache_key_of() and fs_cache_key_eq(), the cheap ones first; the
+ * seqcounts, which cost a helper call each, only when all else matches.
+ */
+static __always_inline bool fs_cache_hit(struct effective *eff, const struct subject *s,
+					 struct fs_cache *objects, struct dentry *dentry,
+					 struct inode *inode, struct vfsmount *mnt, bool guard,
+					 bool direct)
+{
+	__u32 zero = 0, seq;
+	__u64 *gen = policy_generation();
+	struct bpfbox_config *c;
+	struct fs_cache_slot *slot;
+	struct fs_cache_key *k;
+	__u64 ino;
+
+	if (!inode || !gen)
+		return false;
+	ino = KREAD(direct, inode, i_ino);
+	slot = &objects->object[fs_cache_index(ino)];
+	k = &slot->key;
+	if (k->ino != ino || k->dentry != (__u64)dentry || k->inode != (__u64)inode ||
+	    k->mnt != (__u64)mnt || k->rules != s->rules || k->state != s->task->state ||
+	    k->guard != guard || k->generation != *(volatile __u64 *)gen)
+		return false;
+	if (k->dev != KREAD2(direct, inode, i_sb, s_dev) ||
+	    k->i_generation != KREAD(direct, inode, i_generation))
+		return false;
+	/* a name added since (a hard link) ends the caching, as in fs_cache_key_of() */
+	if ((KREAD(direct, inode, i_mode) & S_IFMT) != S_IFDIR && KREAD(direct, inode, i_nlink) > 1)
+		return false;
+	c = bpf_map_lookup_elem(&config, &zero);
+	if (!c || !read_seq(c->rename_seq, &seq) || seq != k->rename_seq ||
+	    !read_seq(c->mount_seq, &seq) || seq != k->mount_seq)
+		return false;
+	count(BPFBOX_STAT_CACHE_HITS);
+	*eff = slot->eff;
+	return true;
+}
+
 /* The slot of `slots` (a cache's objects or chains) that holds `k`'s result, if one does. */
 static __always_inline struct fs_cache_slot *fs_cache_slot_in(struct fs_cache_slot *slots,
 							      const struct fs_cache_key *k)
@@ -182,7 +223,7 @@ static __always_inline struct fs_cache_slot *fs_cache_slot_in(struct fs_cache_sl
 
 	if (!k->dentry)
 		return NULL;
-	slot = &slots[fs_cache_index(k->inode)];
+	slot = &slots[fs_cache_index(k->ino)];
 	return fs_cache_key_eq(&slot->key, k) ? slot : NULL;
 }
 
@@ -195,7 +236,7 @@ static __always_inline void fs_cache_store(struct fs_cache_slot *slots,
 
 	if (!k->dentry || !fs_cache_key_still(k))
 		return;
-	slot = &slots[fs_cache_index(k->inode)];
+	slot = &slots[fs_cache_index(k->ino)];
 	slot->key = *k;
 	slot->eff = *eff;
 }
@@ -293,24 +334,21 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 						    bool object_cached, bool direct)
 {
 	struct fs_cache *objects = fs_cache_of(s, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	struct fs_cache_slot *slot;
 	struct own_id own = {};
 	struct dentry *dir;
 	struct vfsmount *dir_mnt;
 	bool chained = false;
 
 	if (objects) {
-		/* key.dentry stays 0 when the object is not to be cached: no lookup, no store */
+		if (object_cached &&
+		    fs_cache_hit(eff, s, objects, dentry, inode, mnt, guard, direct))
+			return;
+		/* a miss: the key to store the walk's result under; key.dentry
+		 * stays 0 when the object is not to be cached: no store */
 		objects->object_key.dentry = 0;
 		if (object_cached)
 			fs_cache_key_of(&objects->object_key, s, dentry, inode, mnt, guard,
 					direct);
-		slot = fs_cache_slot_in(objects->object, &objects->object_key);
-		if (slot) {
-			count(BPFBOX_STAT_CACHE_HITS);
-			*eff = slot->eff;
-			return;
-		}
 		if (direct)
 			chained = chain_of_parent_cached(eff, s, objects, dentry, mnt, guard);
 		objects->own.inode = (__u64)inode;

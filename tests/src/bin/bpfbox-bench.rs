@@ -13,7 +13,8 @@
 //!
 //! `bpfbox-bench worker WORKLOAD N DIR PORT` is what runs under each
 //! configuration (a copy of this binary per profile): it times N operations
-//! and prints `ns_per_op=…`.
+//! and prints `ns_per_op=…`, waiting for a line on stdin before and after
+//! its loop.
 
 use std::{
     collections::BTreeMap,
@@ -55,13 +56,14 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["worker", workload, n, dir, port] => {
+            wait_for_go("ready");
             let ns = worker(
                 workload,
                 n.parse().unwrap_or(1),
                 Path::new(dir),
                 port.parse().unwrap_or(0),
             );
-            println!("ns_per_op={ns:.1}");
+            wait_for_go(&format!("ns_per_op={ns:.1}"));
             ExitCode::SUCCESS
         }
         ["run", rest @ ..] => match run(rest) {
@@ -84,6 +86,14 @@ fn main() -> ExitCode {
 fn list(arg: Option<&&str>, usage: &str) -> Result<Vec<String>, String> {
     let arg = arg.ok_or(usage)?;
     Ok(arg.split(',').map(str::to_owned).collect())
+}
+
+/// Says `line`, then waits for a line on stdin (none when stdin is closed):
+/// the parent reads the kernel's counters while the worker waits.
+fn wait_for_go(line: &str) {
+    println!("{line}");
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stdin().read_line(&mut String::new());
 }
 
 /// Times `n` operations of `workload` in `dir`; returns ns per operation.
@@ -142,7 +152,7 @@ struct Bench {
     /// config → program → (run time ns, runs) of our (or the floor's) programs
     hooks: BTreeMap<String, ProgramStats>,
     /// (config, workload) → (run time ns of all those programs, operations),
-    /// summed over rounds
+    /// summed over rounds, the worker's loop only
     bpf_per_op: BTreeMap<(String, String), (u64, u64)>,
     /// (config, workload) → how file checks found their rules, summed over rounds
     lookups: BTreeMap<(String, String), Lookups>,
@@ -270,6 +280,55 @@ impl Bench {
         Ok(())
     }
 
+    /// The command that runs `n` operations of `workload` in worker copy `kind`.
+    fn worker_command(&self, kind: &str, workload: &str, n: u32) -> Command {
+        let mut command = Command::new(self.work.join("bin").join(kind));
+        command
+            .args(["worker", workload, &n.to_string()])
+            .arg(self.work.join("data"))
+            .arg(self.port.to_string());
+        command
+    }
+
+    /// Runs `n` operations of `workload` in worker copy `kind`: its
+    /// ns_per_op line, and `around()`'s two results, taken while the worker
+    /// waits just before its loop and just after it. The worker's start and
+    /// exit (an exec, its libraries' maps) are then left out of the BPF
+    /// figures, as the wall clock, which it takes around its loop, leaves
+    /// them out.
+    fn worker<T>(
+        &self,
+        kind: &str,
+        workload: &str,
+        n: u32,
+        around: impl Fn() -> T,
+    ) -> Result<(String, T, T), String> {
+        let mut child = self
+            .worker_command(kind, workload, n)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut go = child.stdin.take().ok_or("no stdin")?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+        let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+        let ready = next();
+        if ready != "ready" {
+            let _ = child.wait();
+            return Err(format!(
+                "{kind}/{workload}: the worker did not start ({ready})"
+            ));
+        }
+        let before = around();
+        writeln!(go, "go").map_err(|e| e.to_string())?;
+        let result = next();
+        let after = around();
+        writeln!(go, "go").map_err(|e| e.to_string())?;
+        drop(go);
+        child.wait().map_err(|e| e.to_string())?;
+        Ok((result, before, after))
+    }
+
     /// Runs every workload with worker copy `kind`, recording under `config`.
     fn workloads(&mut self, config: &str, kind: &str) -> Result<(), String> {
         if !selected(&self.only_configs, config) {
@@ -282,15 +341,9 @@ impl Bench {
                 continue;
             }
             let n = ((f64::from(*n) * self.scale).round() as u32).max(1);
-            let lookups_before = counters.as_ref().map(Lookups::read);
-            let bpf_before = hook_stats(&names);
-            let out = Command::new(self.work.join("bin").join(kind))
-                .args(["worker", workload, &n.to_string()])
-                .arg(self.work.join("data"))
-                .arg(self.port.to_string())
-                .output()
-                .map_err(|e| e.to_string())?;
-            let text = String::from_utf8_lossy(&out.stdout);
+            let read = || (counters.as_ref().map(Lookups::read), hook_stats(&names));
+            let (text, (lookups_before, bpf_before), (lookups_after, bpf_after)) =
+                self.worker(kind, workload, n, read)?;
             let ns: f64 = text
                 .lines()
                 .find_map(|l| l.strip_prefix("ns_per_op="))
@@ -302,7 +355,7 @@ impl Bench {
                 .push(ns);
             // one pair of readings around the sample serves both the
             // per-program table and the per-operation one
-            let bpf = since(&hook_stats(&names), &bpf_before);
+            let bpf = since(&bpf_after, &bpf_before);
             let e = self
                 .bpf_per_op
                 .entry((config.to_owned(), (*workload).to_owned()))
@@ -315,7 +368,7 @@ impl Bench {
                 e.0 += ns;
                 e.1 += runs;
             }
-            if let (Some(b), Some(a)) = (lookups_before, counters.as_ref().map(Lookups::read)) {
+            if let (Some(b), Some(a)) = (lookups_before, lookups_after) {
                 let e = self
                     .lookups
                     .entry((config.to_owned(), (*workload).to_owned()))
@@ -445,10 +498,10 @@ impl Bench {
         let (received0, lost0) = daemon.counters();
         let (cpu0, rss0) = daemon.usage();
         let start = Instant::now();
-        let status = Command::new(self.work.join("bin").join("denied"))
-            .args(["worker", "flood", &n.to_string()])
-            .arg(self.work.join("data"))
-            .arg(self.port.to_string())
+        let status = self
+            .worker_command("denied", "flood", n)
+            // closed: the worker does not wait for a go
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .status()
             .map_err(|e| e.to_string())?;
@@ -691,9 +744,8 @@ impl Bench {
 
 impl Bench {
     /// The kernel's run time of all hooks per operation of each workload,
-    /// and what it adds to the operation's median time without bpfbox. It
-    /// counts the hooks of the worker's start and exit too (a few opens,
-    /// maps and an exec per sample), so it errs on the high side.
+    /// and what it adds to the operation's median time without bpfbox. Like
+    /// the wall clock, it covers the worker's loop only (see `Bench::worker`).
     fn report_bpf_per_op(&self, none: &dyn Fn(&str) -> Option<f64>) {
         if self.bpf_per_op.is_empty() {
             return;

@@ -153,7 +153,7 @@ struct Bench {
     hooks: BTreeMap<String, ProgramStats>,
     /// (config, workload) → (run time ns of all those programs, operations),
     /// summed over rounds, the worker's loop only
-    bpf_per_op: BTreeMap<(String, String), (u64, u64)>,
+    bpf_per_op: BTreeMap<(String, String), Vec<f64>>,
     /// (config, workload) → how file checks found their rules, summed over rounds
     lookups: BTreeMap<(String, String), Lookups>,
     /// Only these workloads and configurations (all when empty).
@@ -356,12 +356,10 @@ impl Bench {
             // one pair of readings around the sample serves both the
             // per-program table and the per-operation one
             let bpf = since(&bpf_after, &bpf_before);
-            let e = self
-                .bpf_per_op
+            self.bpf_per_op
                 .entry((config.to_owned(), (*workload).to_owned()))
-                .or_default();
-            e.0 += total(&bpf).0;
-            e.1 += u64::from(n);
+                .or_default()
+                .push(total(&bpf).0 as f64 / f64::from(n));
             let hooks = self.hooks.entry(config.to_owned()).or_default();
             for (program, (ns, runs)) in bpf {
                 let e = hooks.entry(program).or_default();
@@ -555,15 +553,10 @@ impl Bench {
     }
 
     fn report(&self, rounds: usize) {
-        let median = |v: &[f64]| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
         let m = |config: &str, workload: &str| {
             self.samples
                 .get(&(config.to_owned(), workload.to_owned()))
-                .map(|v| median(v))
+                .map(|v| median_spread(v).0)
         };
         println!("Medians of {rounds} interleaved rounds, µs per operation (min–max), and ratios to `none`:\n");
         print!("| workload |");
@@ -579,10 +572,7 @@ impl Bench {
                 let key = ((*c).to_owned(), (*workload).to_owned());
                 match self.samples.get(&key) {
                     Some(v) => {
-                        let (lo, hi) = v
-                            .iter()
-                            .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-                        let med = median(v);
+                        let (med, lo, hi) = median_spread(v);
                         print!(
                             " {:.2} ({:.2}–{:.2}) **×{:.3}** |",
                             med / 1000.0,
@@ -675,6 +665,14 @@ fn per_run((ns, runs): (u64, u64)) -> Option<f64> {
 }
 
 /// What ran between the readings `before` and `after`, per program.
+/// The median of `v` (the upper one of an even count), its minimum and its
+/// maximum; `v` must not be empty.
+fn median_spread(v: &[f64]) -> (f64, f64, f64) {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
 fn since(after: &ProgramStats, before: &ProgramStats) -> ProgramStats {
     after
         .iter()
@@ -743,24 +741,30 @@ impl Bench {
 }
 
 impl Bench {
-    /// The kernel's run time of all hooks per operation of each workload,
-    /// and what it adds to the operation's median time without bpfbox. Like
-    /// the wall clock, it covers the worker's loop only (see `Bench::worker`).
+    /// The kernel's run time of all hooks per operation of each workload:
+    /// the median over the rounds, its spread, and what the median adds to
+    /// the operation's median time without bpfbox. Like the wall clock, it
+    /// covers the worker's loop only (see `Bench::worker`).
     fn report_bpf_per_op(&self, none: &dyn Fn(&str) -> Option<f64>) {
         if self.bpf_per_op.is_empty() {
             return;
         }
         workload_table(
-            "BPF run time per operation, all hooks, µs, and what it adds to the operation under `none`:",
+            "BPF run time per operation, all hooks, µs, median of the rounds (min–max), and what it adds to the operation under `none`:",
             &["floor", "unconfined", "allowed", "complain", "denied"],
             |config, workload| {
                 let key = (config.to_owned(), workload.to_owned());
-                let &(ns, ops) = self.bpf_per_op.get(&key).filter(|(_, ops)| *ops > 0)?;
-                let per = ns as f64 / ops as f64;
+                let rounds = self.bpf_per_op.get(&key).filter(|v| !v.is_empty())?;
+                let (per, lo, hi) = median_spread(rounds);
                 let share = none(workload).map_or(String::from("–"), |b| {
                     format!("+{:.1} %", per / b * 100.0)
                 });
-                Some(format!("{:.2} ({share})", per / 1000.0))
+                Some(format!(
+                    "{:.2} ({:.2}–{:.2}) ({share})",
+                    per / 1000.0,
+                    lo / 1000.0,
+                    hi / 1000.0
+                ))
             },
         );
     }

@@ -34,18 +34,18 @@ impl FilterBits {
     /// The bits of every inode an fs rule is keyed by (a CHILD rule's key
     /// is its directory).
     pub fn of_fs_keys<'k>(keys: impl IntoIterator<Item = &'k FsKey>) -> Self {
-        let mut bits = Self::default();
-        for key in keys {
-            bits.insert(key.ino, key.dev);
-        }
-        bits
+        Self::of_inodes(keys.into_iter().map(|k| (k.ino, k.dev)))
     }
 
     /// The bits of protected objects.
     pub fn of_protected<'k>(keys: impl IntoIterator<Item = &'k ProtectedKey>) -> Self {
+        Self::of_inodes(keys.into_iter().map(|k| (k.ino, k.dev)))
+    }
+
+    fn of_inodes(inodes: impl Iterator<Item = (u64, u32)>) -> Self {
         let mut bits = Self::default();
-        for key in keys {
-            bits.insert(key.ino, key.dev);
+        for (ino, dev) in inodes {
+            bits.insert(ino, dev);
         }
         bits
     }

@@ -153,7 +153,10 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 
 	if (id->inode && inode_may_have_rules(id->ino, id->dev)) {
 		add_fs_rule_of(eff, rules, BPFBOX_SCOPE_INODE, id->ino, id->dev, 0, state);
-		/* the INODE scope here; the SUBTREE scope as at each level of a walk */
+		/* the INODE scope here; the SUBTREE scope as at each level of a
+		 * walk. add_subtree_rules() asks the filter again: without that
+		 * branch between the two protected lookups clang ORs their
+		 * results, two pointers, which the verifier refuses */
 		if (guard && bpf_map_lookup_elem(&protected, &pkey))
 			eff->guarded = 1;
 		add_subtree_rules(eff, s, id->ino, id->dev, guard);

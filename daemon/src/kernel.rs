@@ -387,7 +387,9 @@ impl Kernel {
     /// Makes the programs drop every file decision they cached: called after
     /// any change of the rule, profile or protected maps.
     pub fn bump_generation(&mut self) -> Result<(), KernelError> {
-        let generation = self.generation.words()[0].fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = self.generation.words()[0]
+            .fetch_add(1, Ordering::SeqCst)
+            .wrapping_add(1);
         tracing::debug!(generation, "policy generation bumped");
         Ok(())
     }

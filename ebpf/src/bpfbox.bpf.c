@@ -18,6 +18,7 @@
 #include "events.h"
 #include "report.h"
 #include "decide.h"
+#include "storage.h"
 #include "task.h"
 #include "fs_rules.h"
 #include "cache.h"

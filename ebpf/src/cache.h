@@ -31,43 +31,20 @@
  * A chain is keyed like an object, by its directory: it depends on the
  * same things, less the object's own name and inode.
  *
- * The caches are in task local storage: only the task itself reads or writes
- * its slots, so no slot is ever read half-written; a new task starts empty.
+ * The caches are in task local storage (the object cache in the task's
+ * state, storage.h; the chain cache here): only the task itself reads or
+ * writes its slots, so no slot is ever read half-written; a new task starts
+ * empty.
  */
 #ifndef __BPFBOX_CACHE_H
 #define __BPFBOX_CACHE_H
 
-#define FS_CACHE_SLOTS 8 /* direct-mapped by inode */
-
-struct fs_cache_key {
-	__u64 dentry;
-	__u64 mnt;
-	__u64 inode;
-	__u64 ino;
-	__u64 rules;
-	__u64 state;
-	__u64 generation;
-	__u32 rename_seq;
-	__u32 mount_seq;
-	__u32 dev;
-	__u32 i_generation;
-	__u32 guard;
-	__u32 _pad;
-};
-
-struct fs_cache_slot {
-	struct fs_cache_key key;
-	struct effective eff;
-	__u32 _pad;
-};
-
 /*
- * A task's two caches, in one task-storage value so that a check that
- * uses both (a new entry: its object misses, its directory's chain hits)
- * makes one task-storage lookup.
+ * A task's chain cache and the scratch of its walks. Its object cache is in
+ * its state (storage.h): a hit, most checks, then costs no second
+ * task-storage lookup.
  */
 struct fs_cache {
-	struct fs_cache_slot object[FS_CACHE_SLOTS];
 	struct fs_cache_slot chain[FS_CACHE_SLOTS]; /* keyed by the directory */
 	/*
 	 * The keys of a walk in progress, read before it and stored with its
@@ -178,27 +155,29 @@ static __always_inline bool fs_cache_key_still(const struct fs_cache_key *k)
  * building a key first: most checks end here. The same fields as
  * fs_cache_key_of() and fs_cache_key_eq(), the cheap ones first; the
  * seqcounts, which cost a helper call each, only when all else matches.
+ * The policy generation is the one this hook's own_profile() read and
+ * checked the task's profile copy against: the hook then judges by one
+ * version of the policy throughout, without looking the generation up
+ * again. The slots are in the task's state (storage.h).
  */
 static __always_inline bool fs_cache_hit(struct effective *eff, const struct subject *s,
-					 struct fs_cache *objects, struct dentry *dentry,
-					 struct inode *inode, struct vfsmount *mnt, bool guard,
-					 bool direct)
+					 struct dentry *dentry, struct inode *inode,
+					 struct vfsmount *mnt, bool guard, bool direct)
 {
 	__u32 zero = 0, seq;
-	__u64 *gen = policy_generation();
 	struct bpfbox_config *c;
 	struct fs_cache_slot *slot;
 	struct fs_cache_key *k;
 	__u64 ino;
 
-	if (!inode || !gen)
+	if (!inode)
 		return false;
 	ino = KREAD(direct, inode, i_ino);
-	slot = &objects->object[fs_cache_index(ino)];
+	slot = &object_slots(s->task)[fs_cache_index(ino)];
 	k = &slot->key;
 	if (k->ino != ino || k->dentry != (__u64)dentry || k->inode != (__u64)inode ||
 	    k->mnt != (__u64)mnt || k->rules != s->rules || k->state != s->task->state ||
-	    k->guard != guard || k->generation != *(volatile __u64 *)gen)
+	    k->guard != guard || k->generation != s->task->profile_gen)
 		return false;
 	if (k->dev != KREAD2(direct, inode, i_sb, s_dev) ||
 	    k->i_generation != KREAD(direct, inode, i_generation))
@@ -333,16 +312,16 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 						    struct vfsmount *mnt, bool guard,
 						    bool object_cached, bool direct)
 {
-	struct fs_cache *objects = fs_cache_of(s, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct fs_cache *objects;
 	struct own_id own = {};
 	struct dentry *dir;
 	struct vfsmount *dir_mnt;
 	bool chained = false;
 
+	if (object_cached && fs_cache_hit(eff, s, dentry, inode, mnt, guard, direct))
+		return;
+	objects = fs_cache_of(s, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (objects) {
-		if (object_cached &&
-		    fs_cache_hit(eff, s, objects, dentry, inode, mnt, guard, direct))
-			return;
 		/* a miss: the key to store the walk's result under; key.dentry
 		 * stays 0 when the object is not to be cached: no store */
 		objects->object_key.dentry = 0;
@@ -388,7 +367,7 @@ static __always_inline void collect_fs_rules_cached(struct effective *eff,
 	}
 	collect_own_rules(eff, s, dentry, &own, guard);
 	if (object_cached && objects)
-		fs_cache_store(objects->object, &objects->object_key, eff);
+		fs_cache_store(object_slots(s->task), &objects->object_key, eff);
 }
 
 #endif /* __BPFBOX_CACHE_H */

@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* Every map of bpfbox. Keys and values are defined in bpfbox_abi.h. */
+/*
+ * Every map of bpfbox but task_state (storage.h: its value holds a cache
+ * whose types come later). Keys and values are defined in bpfbox_abi.h.
+ */
 #ifndef __BPFBOX_MAPS_H
 #define __BPFBOX_MAPS_H
-
-/* Per-thread confinement state; a task without an entry is unconfined. */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct bpfbox_task);
-} task_state SEC(".maps");
 
 /*
  * profile id -> mode, flags and rules id. Not preallocated: an update then

@@ -151,8 +151,8 @@ struct Bench {
     samples: BTreeMap<(String, String), Vec<f64>>,
     /// config → program → (run time ns, runs) of our (or the floor's) programs
     hooks: BTreeMap<String, ProgramStats>,
-    /// (config, workload) → (run time ns of all those programs, operations),
-    /// summed over rounds, the worker's loop only
+    /// (config, workload) → run time ns of all those programs per operation
+    /// in each round, the worker's loop only
     bpf_per_op: BTreeMap<(String, String), Vec<f64>>,
     /// (config, workload) → how file checks found their rules, summed over rounds
     lookups: BTreeMap<(String, String), Lookups>,
@@ -670,7 +670,6 @@ fn per_run((ns, runs): (u64, u64)) -> Option<f64> {
     (runs > 0).then(|| ns as f64 / runs as f64)
 }
 
-/// What ran between the readings `before` and `after`, per program.
 /// The median of `v` (the upper one of an even count), its minimum and its
 /// maximum; `v` must not be empty.
 fn median_spread(v: &[f64]) -> (f64, f64, f64) {
@@ -679,6 +678,7 @@ fn median_spread(v: &[f64]) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
+/// What ran between the readings `before` and `after`, per program.
 fn since(after: &ProgramStats, before: &ProgramStats) -> ProgramStats {
     after
         .iter()
@@ -755,13 +755,17 @@ impl Bench {
         if self.bpf_per_op.is_empty() {
             return;
         }
+        let spread = |config: &str, workload: &str| {
+            self.bpf_per_op
+                .get(&(config.to_owned(), workload.to_owned()))
+                .filter(|v| !v.is_empty())
+                .map(|v| median_spread(v))
+        };
         workload_table(
             "BPF run time per operation, all hooks, µs, median of the rounds (min–max), and what it adds to the operation under `none`:",
             &["floor", "unconfined", "allowed", "complain", "denied"],
             |config, workload| {
-                let key = (config.to_owned(), workload.to_owned());
-                let rounds = self.bpf_per_op.get(&key).filter(|v| !v.is_empty())?;
-                let (per, lo, hi) = median_spread(rounds);
+                let (per, lo, hi) = spread(config, workload)?;
                 let share = none(workload).map_or(String::from("–"), |b| {
                     format!("+{:.1} %", per / b * 100.0)
                 });
@@ -773,15 +777,10 @@ impl Bench {
                 ))
             },
         );
-        // The kernel times each run between two clock reads, and a program
-        // that returns at once still measures about 120–270 ns under emulation:
-        // that is the instrument and the call, which the floor has too.
-        let median = |config: &str, workload: &str| {
-            self.bpf_per_op
-                .get(&(config.to_owned(), workload.to_owned()))
-                .filter(|v| !v.is_empty())
-                .map(|v| median_spread(v).0)
-        };
+        // The kernel times each run between two clock reads, so a program
+        // that returns at once still measures something: the instrument and
+        // the call, which the floor has too.
+        let median = |config: &str, workload: &str| spread(config, workload).map(|m| m.0);
         workload_table(
             "The same above the floor's (the medians' difference: the work of bpfbox's programs beyond programs that return at once), µs, and its share of the operation under `none`:",
             &["unconfined", "allowed", "complain", "denied"],

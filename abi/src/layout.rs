@@ -37,6 +37,9 @@ same_layout!(crate::Task, c::SIZEOF_BPFBOX_TASK, c::FIELDS_BPFBOX_TASK, [
     depth => c::OFFSETOF_BPFBOX_TASK_DEPTH,
     profile_gen => c::OFFSETOF_BPFBOX_TASK_PROFILE_GEN,
     profile => c::OFFSETOF_BPFBOX_TASK_PROFILE,
+    exe_ino => c::OFFSETOF_BPFBOX_TASK_EXE_INO,
+    exe_dev => c::OFFSETOF_BPFBOX_TASK_EXE_DEV,
+    _pad2 => c::OFFSETOF_BPFBOX_TASK__PAD2,
 ]);
 
 same_layout!(crate::Access, c::SIZEOF_BPFBOX_ACCESS, c::FIELDS_BPFBOX_ACCESS, [

@@ -48,6 +48,10 @@ pub struct Task {
     /// The policy generation of `profile`, the kernel's own copy (0: none).
     pub profile_gen: u64,
     pub profile: Profile,
+    /// The file whose exec gave the task its profile (own-executable grant).
+    pub exe_ino: u64,
+    pub exe_dev: u32,
+    pub _pad2: u32,
 }
 
 /// One action's access set of a rule.
@@ -217,7 +221,8 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
 }
 
 /// FNV-1a (64 bit) of a directory entry's name, as the kernel computes it
-/// for [`SCOPE_CHILD`] rules.
+/// for [`SCOPE_CHILD`] rules; of an executable's whole path, the key of
+/// `exe_paths`.
 #[must_use]
 pub const fn name_hash(name: &[u8]) -> u64 {
     let mut hash = FNV_OFFSET;

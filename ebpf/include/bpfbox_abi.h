@@ -16,7 +16,7 @@
 #ifndef __BPFBOX_ABI_H
 #define __BPFBOX_ABI_H
 
-#define BPFBOX_ABI_VERSION 6
+#define BPFBOX_ABI_VERSION 7
 
 /* ---- sizes ---------------------------------------------------------- */
 
@@ -26,6 +26,11 @@
 #define BPFBOX_MAX_CONTEXTS 64
 /* How many ancestors the kernel walks looking for a subtree rule. */
 #define BPFBOX_MAX_ANCESTORS 32
+/*
+ * The longest executable path (bytes, with its NUL) the exec hook reads to
+ * match a profile by path (`exe_paths`); longer paths match by identity only.
+ */
+#define BPFBOX_EXE_PATH_MAX 512
 
 /* ---- profile modes -------------------------------------------------- */
 
@@ -37,6 +42,13 @@
 #define BPFBOX_PROFILE_TAINT_ON_EXEC (1U << 0)
 /* The profile has CHILD rules: only then does the kernel hash entry names. */
 #define BPFBOX_PROFILE_HAS_CHILD_RULES (1U << 1)
+/*
+ * The profile has function contexts (`func`) in its own executable. The
+ * daemon probes a file it has identified (`exe_profiles`); a task that execs
+ * a file at the profile's path that the daemon has not identified yet (it was
+ * just replaced) starts tainted, with no context: the least it may do.
+ */
+#define BPFBOX_PROFILE_EXE_PROBED (1U << 2)
 
 /* bpfbox_task.flags */
 #define BPFBOX_TASK_TAINTED (1U << 0)
@@ -62,6 +74,11 @@
 #define BPFBOX_FS_RM (1U << 7)
 #define BPFBOX_FS_LINK (1U << 8)
 #define BPFBOX_FS_ANY ((1U << 9) - 1)
+/*
+ * What a task may always do with the file whose exec gave it its profile,
+ * whatever its rules: exec and the loader read, map and stat the binary.
+ */
+#define BPFBOX_FS_OWN_EXECUTABLE (BPFBOX_FS_READ | BPFBOX_FS_EXEC | BPFBOX_FS_GETATTR)
 
 /* Sockets, per address family. */
 #define BPFBOX_NET_CONNECT (1U << 0)
@@ -150,7 +167,10 @@
 #define BPFBOX_SCOPE_CHILD 1 /* the entry named name_hash in directory ino */
 #define BPFBOX_SCOPE_SUBTREE 2 /* directory ino itself and everything below it */
 
-/* FNV-1a, 64 bit, over the entry name's bytes (no NUL): bpfbox_fs_key.name_hash */
+/*
+ * FNV-1a, 64 bit, over the entry name's bytes (no NUL): bpfbox_fs_key.name_hash;
+ * over an executable's whole path (no NUL): the key of `exe_paths`.
+ */
 #define BPFBOX_FNV_OFFSET 0xcbf29ce484222325ULL
 #define BPFBOX_FNV_PRIME 0x100000001b3ULL
 #define BPFBOX_NAME_MAX 255
@@ -166,13 +186,23 @@
 #define BPFBOX_STAT_CACHE_HITS 6 /* the object's result, from the task's cache */
 #define BPFBOX_STAT_CHAIN_HITS 7 /* the object's own rules, its directory's chain from the cache */
 #define BPFBOX_STAT_WALKS 8 /* a walk to the root */
-#define BPFBOX_STAT_COUNT 9
+/* execs confined by their path alone: a file the daemon had not identified yet */
+#define BPFBOX_STAT_EXEC_BY_PATH 9
+#define BPFBOX_STAT_COUNT 10
 
 /* ---- map keys and values -------------------------------------------- */
 
 /*
  * A profile's identity: the profile id is chosen by the daemon (stable per
  * profile name, never 0: 0 means "unconfined").
+ */
+
+/*
+ * A task takes a profile when it execs a file that is the profile's
+ * executable by identity (`exe_profiles`, what the daemon resolved the path
+ * to) or by path (`exe_paths`, keyed by the FNV-1a hash of the path
+ * bpf_d_path gives for the file): a file put at the path after the daemon
+ * looked (a package upgrade, a late install) is confined by its path alone.
  */
 
 /* Key of `exe_profiles`: the executable's identity as the kernel sees it. */
@@ -210,6 +240,14 @@ struct bpfbox_task {
 	 */
 	__u64 profile_gen;
 	struct bpfbox_profile profile;
+	/*
+	 * The file whose exec gave the task its profile: it may always read,
+	 * map and stat it (the own-executable grant), whatever is at the
+	 * profile's path now. Kernel-only.
+	 */
+	__u64 exe_ino;
+	__u32 exe_dev;
+	__u32 _pad2;
 };
 
 /*

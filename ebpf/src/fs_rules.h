@@ -151,6 +151,18 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 	__u64 dir_ino;
 	__u32 dir_dev;
 
+	/*
+	 * The file whose exec gave the task its profile, as an allow rule on
+	 * its inode would grant: this one holds for the very file exec'd, with
+	 * no daemon in the loop (a file just put at the profile's path). The
+	 * daemon keys the same grant by the identity it resolved
+	 * (policy/src/compile.rs) for the profile's other processes. Fixed for
+	 * the task's life, so cached results keep it.
+	 */
+	if (id->inode && id->ino == s->task->exe_ino && id->dev == s->task->exe_dev) {
+		eff->allow |= BPFBOX_FS_OWN_EXECUTABLE;
+		eff->found = 1;
+	}
 	if (id->inode && inode_may_have_rules(id->ino, id->dev)) {
 		add_fs_rule_of(eff, rules, BPFBOX_SCOPE_INODE, id->ino, id->dev, 0, state);
 		/* the INODE scope here; the SUBTREE scope as at each level of a

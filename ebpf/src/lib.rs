@@ -99,6 +99,8 @@ pub mod maps {
     pub const PROFILES: &str = "profiles";
     /// `bpfbox_abi::InodeKey` of an executable → profile id.
     pub const EXE_PROFILES: &str = "exe_profiles";
+    /// `bpfbox_abi::name_hash` of an executable's path → profile id.
+    pub const EXE_PATHS: &str = "exe_paths";
     /// `bpfbox_abi::FsKey` → `bpfbox_abi::Rule`.
     pub const FS_RULES: &str = "fs_rules";
     /// `bpfbox_abi::NetKey` → `bpfbox_abi::Rule`.

@@ -28,6 +28,14 @@ struct {
 	__type(value, __u64);
 } exe_profiles SEC(".maps");
 
+/* FNV-1a of an executable's path -> profile id (bpfbox_abi.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} exe_paths SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 131072);

@@ -9,11 +9,53 @@
 
 #define CLONE_THREAD 0x00010000
 
+/* Scratch for an executable's path: too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[BPFBOX_EXE_PATH_MAX]);
+} exe_path_scratch SEC(".maps");
+
+/*
+ * The profile whose executable path the file being exec'd is at, or NULL:
+ * the path as bpf_d_path gives it (from the task's root, through its
+ * mounts), hashed as the daemon hashes the profile's path. A path that does
+ * not fit is no profile's: the daemon keys no path that long.
+ */
+static __always_inline __u64 *profile_by_path(struct linux_binprm *bprm)
+{
+	__u64 hash = BPFBOX_FNV_OFFSET;
+	__u32 zero = 0;
+	char *buf;
+	long len;
+
+	buf = bpf_map_lookup_elem(&exe_path_scratch, &zero);
+	if (!buf)
+		return NULL;
+	/* the length includes the NUL */
+	len = bpf_d_path(&bprm->file->f_path, buf, BPFBOX_EXE_PATH_MAX);
+	if (len <= 1)
+		return NULL;
+	for (__u32 i = 0; i < BPFBOX_EXE_PATH_MAX - 1; i++) {
+		if (i >= len - 1)
+			break;
+		hash ^= (__u8)buf[i];
+		hash *= BPFBOX_FNV_PRIME;
+	}
+	return bpf_map_lookup_elem(&exe_paths, &hash);
+}
+
 /*
  * bprm_check_security runs once per binary handler: for a script, first with
  * the script, then with its interpreter. The first profiled file wins, so a
  * profile can name a script or the interpreter that runs it. It can fail the
  * exec, which is what fail-closed needs when storage cannot be allocated.
+ *
+ * A file is a profile's executable by identity (what the daemon resolved
+ * the profile's path to) or, failing that, by its path: whatever file is at
+ * the path when it is exec'd is confined, with no daemon in the loop (a
+ * package upgrade renames a new file over the old one).
  */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
@@ -24,6 +66,7 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	struct bpfbox_task *task;
 	struct inode *inode;
 	__u64 *profile_id;
+	bool by_path = false;
 
 	if (ret)
 		return ret;
@@ -45,6 +88,10 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	key.ino = inode->i_ino;
 	key.dev = inode->i_sb->s_dev;
 	profile_id = bpf_map_lookup_elem(&exe_profiles, &key);
+	if (!profile_id) {
+		profile_id = profile_by_path(bprm);
+		by_path = true;
+	}
 	if (!profile_id)
 		return 0;
 	profile = bpf_map_lookup_elem(&profiles, profile_id);
@@ -60,6 +107,15 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	task->profile_gen = 0; /* no copy of it yet (task.h) */
 	task->state = 0;
 	task->flags = (profile->flags & BPFBOX_PROFILE_TAINT_ON_EXEC) ? BPFBOX_TASK_TAINTED : 0;
+	task->exe_ino = key.ino;
+	task->exe_dev = key.dev;
+	if (by_path) {
+		count(BPFBOX_STAT_EXEC_BY_PATH);
+		/* the daemon has not probed this file's functions: no context
+		 * will ever be set, and the task starts with the least access */
+		if (profile->flags & BPFBOX_PROFILE_EXE_PROBED)
+			task->flags |= BPFBOX_TASK_TAINTED;
+	}
 	list_confined(current, *profile_id);
 	return 0;
 }
@@ -84,6 +140,8 @@ int BPF_PROG(task_alloc, struct task_struct *new, unsigned long clone_flags, int
 	child->profile_id = parent->profile_id;
 	child->profile_gen = 0; /* it takes its own copy (task.h) */
 	child->flags = parent->flags;
+	child->exe_ino = parent->exe_ino;
+	child->exe_dev = parent->exe_dev;
 	if (clone_flags & CLONE_THREAD) {
 		/* a new thread starts outside the functions its creator is in */
 		child->state = 0;

@@ -87,6 +87,27 @@ fn statx_ino_mnt(path: &Path) -> io::Result<(u64, u64)> {
     Ok((stx.stx_ino, stx.stx_mnt_id))
 }
 
+/// `path` as the kernel names the file there (what `bpf_d_path` gives the
+/// exec hook): the longest existing part with every symbolic link resolved,
+/// the part that does not exist yet appended as written.
+#[must_use]
+pub fn real_path(path: &Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut head = path;
+    loop {
+        if let Ok(real) = fs::canonicalize(head) {
+            return missing.iter().rev().fold(real, |p, name| p.join(name));
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name);
+                head = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 /// Home directories of human users (uid ≥ 1000, real shell) and root, for the
 /// policy's home placeholder.
 #[must_use]
@@ -144,6 +165,19 @@ mod tests {
     fn identity_of_a_missing_path_is_an_error() {
         let m = Mounts::read().unwrap();
         assert!(m.identity(Path::new("/nonexistent/bpfbox")).is_err());
+    }
+
+    #[test]
+    fn a_real_path_resolves_links_and_keeps_the_missing_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fs::canonicalize(dir.path()).unwrap();
+        fs::create_dir(real.join("usr")).unwrap();
+        std::os::unix::fs::symlink(real.join("usr"), real.join("bin")).unwrap();
+        assert_eq!(real_path(&real.join("bin/app")), real.join("usr/app"));
+        assert_eq!(
+            real_path(&real.join("bin/opt/app/run")),
+            real.join("usr/opt/app/run")
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ impl Resolver for Machine {
     fn homes(&self) -> Vec<PathBuf> {
         self.homes.clone()
     }
+
+    fn real_path(&self, path: &Path) -> PathBuf {
+        identity::real_path(path)
+    }
 }
 
 /// The policy directory, as last read: every file's last good profile.

@@ -34,7 +34,7 @@ use crate::{
     entry::EntryBuilder,
     expiry::Now,
     glob::{PathPattern, Plan},
-    model::{profile_id, Mode, Profile, Rule, Target},
+    model::{profile_id, ContextKind, Mode, Profile, Rule, Target},
     resolve::Resolver,
 };
 
@@ -56,8 +56,16 @@ pub enum CompileError {
 /// nothing on this machine, a merge it had to approximate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
-    /// The profile's executable does not exist: nothing will run confined.
+    /// The profile's executable does not exist yet: the kernel confines it
+    /// by its path once it is installed.
     ExecutableMissing {
+        /// The profile.
+        profile: PathBuf,
+    },
+    /// The executable's path is too long for the kernel's path match
+    /// ([`abi::EXE_PATH_MAX`]): it is confined by identity only, so a new
+    /// file put at the path is confined only once the daemon has looked.
+    ExecutablePathTooLong {
         /// The profile.
         profile: PathBuf,
     },
@@ -102,8 +110,14 @@ impl fmt::Display for Note {
         match self {
             Self::ExecutableMissing { profile } => write!(
                 f,
-                "{}: the executable does not exist; the profile confines nothing",
+                "{}: the executable is not installed; it is confined from its first run once it is",
                 profile.display()
+            ),
+            Self::ExecutablePathTooLong { profile } => write!(
+                f,
+                "{}: the path is longer than {} bytes: the kernel matches the executable by identity only, so a file replacing it is confined only once bpfboxd has looked again",
+                profile.display(),
+                abi::EXE_PATH_MAX - 1
             ),
             Self::SharedExecutable { profile, kept } => write!(
                 f,
@@ -142,6 +156,14 @@ pub struct CompiledPolicy {
     pub profiles: BTreeMap<u64, abi::Profile>,
     /// `exe_profiles`: executable identity → profile id.
     pub exe_profiles: BTreeMap<InodeKey, u64>,
+    /// `exe_paths`: [`abi::name_hash`] of an executable's path → profile
+    /// id. Each profile's path as written and as the kernel names the file
+    /// there (every symbolic link resolved), so that whatever file is put
+    /// at the path is confined from its first exec.
+    pub exe_paths: BTreeMap<u64, u64>,
+    /// Profile id → the identity of the file at its executable path now;
+    /// absent when nothing is there (not installed).
+    pub executables: BTreeMap<u64, InodeKey>,
     /// `fs_rules`
     pub fs_rules: BTreeMap<FsKey, abi::Rule>,
     /// `net_rules`
@@ -169,6 +191,7 @@ impl CompiledPolicy {
     pub fn entry_count(&self) -> usize {
         self.profiles.len()
             + self.exe_profiles.len()
+            + self.exe_paths.len()
             + self.fs_rules.len()
             + self.net_rules.len()
             + self.ipc_rules.len()
@@ -228,26 +251,11 @@ pub fn compile(
         contexts: contexts.probes().to_vec(),
         ..CompiledPolicy::default()
     };
+    claim_executables(&sorted, resolver, &mut out, &mut c.notes);
     let mut child_rules: BTreeSet<u64> = BTreeSet::new();
     for p in &sorted {
-        let id = p.id();
-        out.names.insert(id, p.profile.clone());
-        match c.resolver.inode(&p.profile) {
-            Some(key) => match out.exe_profiles.get(&key) {
-                Some(kept) => c.notes.push(Note::SharedExecutable {
-                    profile: p.profile.clone(),
-                    kept: out.names[kept].clone(),
-                }),
-                None => {
-                    out.exe_profiles.insert(key, id);
-                }
-            },
-            None => c.notes.push(Note::ExecutableMissing {
-                profile: p.profile.clone(),
-            }),
-        }
         if p.mode != Mode::Disabled && c.profile(p) {
-            child_rules.insert(id);
+            child_rules.insert(p.id());
         }
     }
     out.next_expiry = sorted
@@ -263,6 +271,12 @@ pub fn compile(
         }
         if child_rules.contains(&id) {
             flags |= abi::PROFILE_HAS_CHILD_RULES;
+        }
+        let own = |probe: &ContextProbe| {
+            probe.kind == ContextKind::Func && probe.file.as_deref() == Some(p.profile.as_path())
+        };
+        if out.contexts.iter().any(own) {
+            flags |= abi::PROFILE_EXE_PROBED;
         }
         out.profiles.insert(
             id,
@@ -288,6 +302,63 @@ pub fn compile(
         });
     }
     Ok(out)
+}
+
+/// Gives each profile its executable: the identity of the file at its path
+/// (`exe_profiles`) and the path itself (`exe_paths`), as written and as the
+/// kernel names it. A file two profiles name (a link, a symbolic link) goes
+/// to the one that names it by its real path, else to the first in order.
+fn claim_executables(
+    sorted: &[&Profile],
+    resolver: &dyn Resolver,
+    out: &mut CompiledPolicy,
+    notes: &mut Vec<Note>,
+) {
+    let real: BTreeMap<u64, PathBuf> = sorted
+        .iter()
+        .map(|p| (p.id(), resolver.real_path(&p.profile)))
+        .collect();
+    let mut order = sorted.to_vec();
+    // stable: the sorted order within each group
+    order.sort_by_key(|p| real[&p.id()] != p.profile);
+    for p in order {
+        let id = p.id();
+        out.names.insert(id, p.profile.clone());
+        match resolver.inode(&p.profile) {
+            Some(key) => {
+                out.executables.insert(id, key);
+                match out.exe_profiles.get(&key) {
+                    Some(kept) => notes.push(Note::SharedExecutable {
+                        profile: p.profile.clone(),
+                        kept: out.names[kept].clone(),
+                    }),
+                    None => {
+                        out.exe_profiles.insert(key, id);
+                    }
+                }
+            }
+            None => notes.push(Note::ExecutableMissing {
+                profile: p.profile.clone(),
+            }),
+        }
+        let real = &real[&id];
+        // as the kernel spells paths: no `.`, no doubled or trailing `/`
+        let written: PathBuf = p.profile.components().collect();
+        let mut too_long = false;
+        for path in [&written, real] {
+            let bytes = path.as_os_str().as_encoded_bytes();
+            if bytes.len() >= abi::EXE_PATH_MAX as usize {
+                too_long = true;
+                continue;
+            }
+            out.exe_paths.entry(abi::name_hash(bytes)).or_insert(id);
+        }
+        if too_long {
+            notes.push(Note::ExecutablePathTooLong {
+                profile: p.profile.clone(),
+            });
+        }
+    }
 }
 
 /// Keys every profile's rules by a hash of the profile id and the rules'
@@ -400,7 +471,7 @@ fn finish<K: Ord>(
 /// What every process may do with its own executable, whatever its rules:
 /// exec and the loader read, map and stat the binary. Without it a profile
 /// that forgot its own path could not start.
-pub const OWN_EXECUTABLE: u32 = abi::FS_READ | abi::FS_EXEC | abi::FS_GETATTR;
+pub const OWN_EXECUTABLE: u32 = abi::FS_OWN_EXECUTABLE;
 
 struct Compiler<'a> {
     resolver: &'a dyn Resolver,
@@ -1109,6 +1180,71 @@ mod tests {
                 profile: "/usr/bin/app".into(),
                 kept: "/bin/app".into()
             }]
+        );
+    }
+
+    #[test]
+    fn every_profile_keys_its_path_as_written_and_as_the_kernel_names_it() {
+        let mut r = machine();
+        r.add("/usr/bin/cat");
+        r.symlink("/bin", "/usr/bin");
+        let p = profile("profile = '/bin/cat'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let paths: BTreeMap<u64, u64> = [
+            (abi::name_hash(b"/bin/cat"), p.id()),
+            (abi::name_hash(b"/usr/bin/cat"), p.id()),
+        ]
+        .into();
+        assert_eq!(c.exe_paths, paths);
+        assert_eq!(c.executables[&p.id()], key(&r, "/usr/bin/cat"));
+    }
+
+    #[test]
+    fn a_missing_executable_is_keyed_by_its_path_for_when_it_arrives() {
+        let r = machine();
+        let p = profile("profile = '/opt/later/bin/app'\n");
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        assert!(c.exe_profiles.is_empty() && c.executables.is_empty());
+        assert_eq!(
+            c.exe_paths.get(&abi::name_hash(b"/opt/later/bin/app")),
+            Some(&p.id())
+        );
+        assert_eq!(
+            c.notes,
+            [Note::ExecutableMissing {
+                profile: "/opt/later/bin/app".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_file_named_through_a_link_goes_to_the_profile_naming_its_real_path() {
+        let mut r = machine();
+        r.add("/opt/app/app");
+        r.symlink("/usr/bin/app", "/opt/app/app");
+        let link = profile("profile = '/usr/bin/app'\n");
+        let real = profile("profile = '/opt/app/app'\n");
+        let c = compile(&[link.clone(), real.clone()], &r, now()).unwrap();
+        assert_eq!(c.exe_profiles[&key(&r, "/opt/app/app")], real.id());
+        assert_eq!(c.exe_paths[&abi::name_hash(b"/opt/app/app")], real.id());
+        assert_eq!(c.exe_paths[&abi::name_hash(b"/usr/bin/app")], link.id());
+    }
+
+    #[test]
+    fn functions_of_its_own_executable_mark_a_profile_as_probed() {
+        let r = machine();
+        let own = profile(
+            "profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\nfunc = 'main'\n",
+        );
+        let library = profile(
+            "profile = '/bin/other'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\nfunc = 'libc.so.6:qsort'\nkfunc = 'vfs_read'\n",
+        );
+        let c = compile(&[own.clone(), library.clone()], &r, now()).unwrap();
+        let probed = |p: &Profile| c.profiles[&p.id()].flags & abi::PROFILE_EXE_PROBED != 0;
+        assert!(probed(&own));
+        assert!(
+            !probed(&library),
+            "a library's or the kernel's functions are not its file's"
         );
     }
 

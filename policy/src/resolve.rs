@@ -27,6 +27,11 @@ pub trait Resolver {
 
     /// The home directories that `~` stands for.
     fn homes(&self) -> Vec<PathBuf>;
+
+    /// `path` as the kernel names the file there: every symbolic link on
+    /// the way resolved, the part that does not exist yet appended as
+    /// written. The exec hook matches executables by this name (bpf_d_path).
+    fn real_path(&self, path: &Path) -> PathBuf;
 }
 
 /// An in-memory machine: for tests, benchmarks and fuzzing.
@@ -37,6 +42,8 @@ pub struct StaticResolver {
     /// The same, for fast lookups.
     index: HashMap<PathBuf, InodeKey>,
     homes: Vec<PathBuf>,
+    /// Symbolic links: link → target (absolute).
+    links: BTreeMap<PathBuf, PathBuf>,
     next_ino: u64,
 }
 
@@ -85,6 +92,14 @@ impl StaticResolver {
         self.index.insert(alias.as_ref().to_owned(), key);
     }
 
+    /// Makes `link` a symbolic link to `target` (absolute): it resolves to
+    /// the object `target` names, and [`Resolver::real_path`] follows it.
+    pub fn symlink(&mut self, link: impl AsRef<Path>, target: impl AsRef<Path>) {
+        self.alias(link.as_ref(), target.as_ref());
+        self.links
+            .insert(link.as_ref().to_owned(), target.as_ref().to_owned());
+    }
+
     /// Adds a home directory (and makes it exist).
     pub fn add_home(&mut self, path: impl AsRef<Path>) {
         self.add(path.as_ref());
@@ -101,7 +116,10 @@ impl StaticResolver {
 
 impl Resolver for StaticResolver {
     fn inode(&self, path: &Path) -> Option<InodeKey> {
-        self.index.get(path).copied()
+        self.index
+            .get(path)
+            .or_else(|| self.index.get(&self.real_path(path)))
+            .copied()
     }
 
     fn expand(&self, pattern: &str) -> Vec<PathBuf> {
@@ -126,6 +144,20 @@ impl Resolver for StaticResolver {
 
     fn homes(&self) -> Vec<PathBuf> {
         self.homes.clone()
+    }
+
+    fn real_path(&self, path: &Path) -> PathBuf {
+        let mut real = PathBuf::from("/");
+        // a bound on link chains, as the kernel has (40)
+        let mut hops = 0;
+        for part in path.components().skip(1) {
+            real.push(part);
+            while let Some(target) = self.links.get(&real).filter(|_| hops < 40) {
+                real.clone_from(target);
+                hops += 1;
+            }
+        }
+        real
     }
 }
 
@@ -156,6 +188,26 @@ mod tests {
                 PathBuf::from("/usr/lib/libc.so"),
                 PathBuf::from("/usr/lib/libm.so")
             ]
+        );
+    }
+
+    #[test]
+    fn real_paths_follow_symbolic_links_on_the_way() {
+        let mut r = StaticResolver::new();
+        r.add("/usr/bin/cat");
+        r.symlink("/bin", "/usr/bin");
+        r.add("/usr/lib/x/x");
+        r.symlink("/etc/alternatives/x", "/usr/lib/x/x");
+        r.symlink("/usr/bin/x", "/etc/alternatives/x");
+        assert_eq!(
+            r.real_path(Path::new("/bin/cat")),
+            Path::new("/usr/bin/cat")
+        );
+        assert_eq!(r.real_path(Path::new("/bin/x")), Path::new("/usr/lib/x/x"));
+        assert_eq!(
+            r.real_path(Path::new("/bin/new/app")),
+            Path::new("/usr/bin/new/app"),
+            "the missing rest is appended"
         );
     }
 

@@ -43,7 +43,9 @@ pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes
     upsert(&mut maps.cap_rules, &policy.cap_rules, &mut changes)?;
     upsert(&mut maps.profiles, &policy.profiles, &mut changes)?;
     upsert(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
+    upsert(&mut maps.exe_paths, &policy.exe_paths, &mut changes)?;
     remove_others(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
+    remove_others(&mut maps.exe_paths, &policy.exe_paths, &mut changes)?;
     remove_others(&mut maps.profiles, &policy.profiles, &mut changes)?;
     remove_others(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;
     remove_others(&mut maps.net_rules, &policy.net_rules, &mut changes)?;

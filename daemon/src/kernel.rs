@@ -103,6 +103,7 @@ pub enum Origin {
 pub struct Kernel {
     profiles: Map,
     exe_profiles: Map,
+    exe_paths: Map,
     fs_rules: Map,
     net_rules: Map,
     ipc_rules: Map,
@@ -124,6 +125,8 @@ pub struct RuleMaps<'a> {
     pub profiles: HashMap<&'a mut MapData, u64, Profile>,
     /// Executable identity → profile id.
     pub exe_profiles: HashMap<&'a mut MapData, InodeKey, u64>,
+    /// Executable path hash → profile id.
+    pub exe_paths: HashMap<&'a mut MapData, u64, u64>,
     /// File rules.
     pub fs_rules: HashMap<&'a mut MapData, FsKey, Rule>,
     /// Socket rules.
@@ -187,9 +190,10 @@ fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
 }
 
-const MAP_NAMES: [&str; 14] = [
+const MAP_NAMES: [&str; 15] = [
     maps::PROFILES,
     maps::EXE_PROFILES,
+    maps::EXE_PATHS,
     maps::FS_RULES,
     maps::NET_RULES,
     maps::IPC_RULES,
@@ -226,6 +230,7 @@ impl Kernel {
         let kernel = Self {
             profiles: Map::HashMap(open(maps::PROFILES)?),
             exe_profiles: Map::HashMap(open(maps::EXE_PROFILES)?),
+            exe_paths: Map::HashMap(open(maps::EXE_PATHS)?),
             fs_rules: Map::HashMap(open(maps::FS_RULES)?),
             net_rules: Map::HashMap(open(maps::NET_RULES)?),
             ipc_rules: Map::HashMap(open(maps::IPC_RULES)?),
@@ -309,6 +314,7 @@ impl Kernel {
         let kernel = Self {
             profiles: take(maps::PROFILES)?,
             exe_profiles: take(maps::EXE_PROFILES)?,
+            exe_paths: take(maps::EXE_PATHS)?,
             fs_rules: take(maps::FS_RULES)?,
             net_rules: take(maps::NET_RULES)?,
             ipc_rules: take(maps::IPC_RULES)?,
@@ -332,6 +338,7 @@ impl Kernel {
         Ok(RuleMaps {
             profiles: typed(&mut self.profiles, maps::PROFILES)?,
             exe_profiles: typed(&mut self.exe_profiles, maps::EXE_PROFILES)?,
+            exe_paths: typed(&mut self.exe_paths, maps::EXE_PATHS)?,
             fs_rules: typed(&mut self.fs_rules, maps::FS_RULES)?,
             net_rules: typed(&mut self.net_rules, maps::NET_RULES)?,
             ipc_rules: typed(&mut self.ipc_rules, maps::IPC_RULES)?,

@@ -156,10 +156,9 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
         );
         let mut reader = tokio::spawn(pipeline.run(events));
         tokio::spawn(counters::report(counters));
-        let (_watcher, edits) =
-            watch::watch(&dir).context("failed to watch the policy directory")?;
+        let (watch, edits) = watch::watch(&dir).context("failed to watch the policy directory")?;
         let (control, control_rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(policy.run(edits, signal(SignalKind::hangup())?, control_rx));
+        tokio::spawn(policy.run(watch, edits, signal(SignalKind::hangup())?, control_rx));
         let mut hup = signal(SignalKind::hangup())?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {

@@ -73,6 +73,9 @@ pub struct ProfileView {
     /// The first error of its file, when the file's current text is
     /// rejected (the last good version is in force).
     pub last_error: Option<String>,
+    /// The identity of the file at its executable path as of the last
+    /// load; none: not installed.
+    pub executable: Option<InodeKey>,
 }
 
 impl PolicySource {
@@ -187,6 +190,7 @@ fn view(
             let view = ProfileView {
                 lockdown: lockdowns.iter().any(|l| l.source == p.source),
                 last_error: first_error(&file),
+                executable: None,
                 file,
                 profile: p.clone(),
             };

@@ -2,16 +2,24 @@
 //! reloads on edits of the policy directory, on SIGHUP, when a temporary
 //! rule expires, and when the D-Bus API asks (after changing a file).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context as _;
+use bpfbox_abi::InodeKey;
+use bpfbox_policy::CompiledPolicy;
 use tokio::{signal::unix::Signal, sync::mpsc};
 
 use crate::{
-    apply, kernel,
+    apply, identity, kernel,
     policy_source::PolicySource,
-    probes::Probes,
+    probes::{Attachment, Probes},
     shared::{Control, Reloaded, Shared},
+    watch::Watch,
 };
 
 pub struct PolicyTask {
@@ -20,6 +28,9 @@ pub struct PolicyTask {
     pub shared: Arc<Shared>,
     probes: Probes,
     next_expiry: Option<i64>,
+    /// Each profile's executable as of the last load: its path and the
+    /// identity of the file there (none: not installed).
+    executables: BTreeMap<u64, (PathBuf, Option<InodeKey>)>,
 }
 
 impl PolicyTask {
@@ -36,6 +47,7 @@ impl PolicyTask {
             shared,
             probes,
             next_expiry: None,
+            executables: BTreeMap::new(),
         };
         task.reload()?;
         Ok(task)
@@ -43,11 +55,13 @@ impl PolicyTask {
 
     pub async fn run(
         mut self,
+        mut watch: Watch,
         mut edits: mpsc::UnboundedReceiver<()>,
         mut hup: Signal,
         mut control: mpsc::Receiver<Control>,
     ) {
         loop {
+            watch.follow_executables(&self.watched_paths());
             let mut reply = None;
             tokio::select! {
                 Some(()) = edits.recv() => {
@@ -78,14 +92,16 @@ impl PolicyTask {
         let started = std::time::Instant::now();
         let now = bpfbox_policy::Now::new(std::time::SystemTime::now())
             .with_instance(&self.shared.instance);
-        let policy = self.source.load(&now)?;
+        let mut policy = self.source.load(&now)?;
         // probes of new contexts first, so their rules work from the moment
         // the maps hold them; probes of contexts the maps no longer name go
         // after (see docs/kernel.md on changing contexts)
-        let attached = self
+        let executables: BTreeSet<PathBuf> = policy.names.values().cloned().collect();
+        let attachment = self
             .probes
-            .attach_new(&policy.contexts)
+            .attach_new(&policy.contexts, &executables)
             .context("failed to attach the function-context probes")?;
+        withhold_unprobed(&mut policy, &attachment);
         let applied = apply::apply(&mut self.kernel.rule_maps()?, &policy);
         // also after a failed apply: it may have changed some entries
         if applied.as_ref().map_or(true, |c| c.written + c.removed > 0) {
@@ -95,7 +111,11 @@ impl PolicyTask {
         }
         let changes = applied.context("failed to write the policy into the kernel maps")?;
         let detached = self.probes.detach_stale(&policy.contexts);
-        let view = self.source.view().clone();
+        self.note_executables(&policy);
+        let mut view = self.source.view().clone();
+        for (id, profile) in &mut view.profiles {
+            profile.executable = policy.executables.get(id).copied();
+        }
         let errors = view.problems.iter().filter(|d| d.is_error()).count();
         self.shared.set_view(view);
         self.next_expiry = policy.next_expiry;
@@ -105,7 +125,7 @@ impl PolicyTask {
             written = changes.written,
             removed = changes.removed,
             contexts = policy.contexts.len(),
-            probes_attached = attached,
+            probes_attached = attachment.attached,
             probes_detached = detached,
             elapsed_ms = started.elapsed().as_millis(),
             "policy applied"
@@ -114,6 +134,88 @@ impl PolicyTask {
             profiles: policy.profiles.len(),
             errors,
         })
+    }
+}
+
+impl PolicyTask {
+    /// The paths whose changes may change which file a profile confines:
+    /// each executable's path as written and as the kernel names it.
+    fn watched_paths(&self) -> Vec<PathBuf> {
+        self.executables
+            .values()
+            .flat_map(|(path, _)| [path.clone(), identity::real_path(path)])
+            .collect()
+    }
+
+    /// Logs every profile whose executable changed since the last load,
+    /// and remembers what each is now.
+    fn note_executables(&mut self, policy: &CompiledPolicy) {
+        let now: BTreeMap<u64, (PathBuf, Option<InodeKey>)> = policy
+            .names
+            .iter()
+            .map(|(id, path)| (*id, (path.clone(), policy.executables.get(id).copied())))
+            .collect();
+        for (id, (path, new)) in &now {
+            let Some((_, old)) = self.executables.get(id) else {
+                continue;
+            };
+            let profile = path.display();
+            match (old, new) {
+                (Some(old), Some(new)) if old != new => tracing::info!(
+                    %profile,
+                    old = %identity_words(old),
+                    new = %identity_words(new),
+                    "executable replaced: the new file is confined"
+                ),
+                (None, Some(new)) => tracing::info!(
+                    %profile,
+                    new = %identity_words(new),
+                    "executable installed: it is confined"
+                ),
+                (Some(old), None) => tracing::info!(
+                    %profile,
+                    old = %identity_words(old),
+                    "executable removed: not installed"
+                ),
+                _ => {}
+            }
+        }
+        self.executables = now;
+    }
+}
+
+/// `dev:ino` as mountinfo and `stat` spell a device (major:minor).
+fn identity_words(key: &InodeKey) -> String {
+    format!("{}:{}:{}", key.dev >> 20, key.dev & 0xf_ffff, key.ino)
+}
+
+/// Takes the identity of every executable whose own functions could not be
+/// probed out of `exe_profiles`: the kernel then knows it by path only and
+/// starts its processes tainted, outside every context, the least they may
+/// do (`BPFBOX_PROFILE_EXE_PROBED`), until a reload can probe it.
+fn withhold_unprobed(policy: &mut CompiledPolicy, attachment: &Attachment) {
+    let files = attachment.unprobed_files();
+    if files.is_empty() {
+        return;
+    }
+    let ids: BTreeSet<u64> = policy
+        .names
+        .iter()
+        .filter(|(_, path)| files.contains(path.as_path()))
+        .map(|(id, _)| *id)
+        .collect();
+    policy.exe_profiles.retain(|_, id| !ids.contains(id));
+    for err in &attachment.unattached {
+        let installed = ids.iter().any(|id| {
+            policy.executables.contains_key(id) && err.probe().file.as_ref() == policy.names.get(id)
+        });
+        if installed {
+            tracing::error!(
+                "{err:#}: its processes start tainted, outside every function context, until it can be probed"
+            );
+        } else {
+            tracing::debug!("{err:#}: the executable is not installed");
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! rules).
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     os::{fd::AsFd as _, unix::fs::MetadataExt as _},
     path::{Path, PathBuf},
 };
@@ -44,6 +44,15 @@ pub enum ProbeError {
         #[source]
         source: anyhow::Error,
     },
+}
+
+impl ProbeError {
+    /// The context that could not be probed.
+    pub fn probe(&self) -> &ContextProbe {
+        match self {
+            Self::Function { probe, .. } | Self::Attach { probe, .. } => probe,
+        }
+    }
 }
 
 /// One attached probe; dropping it detaches it.
@@ -107,6 +116,25 @@ struct Attached {
     _links: [Link; 2],
 }
 
+/// What [`Probes::attach_new`] did.
+#[derive(Debug, Default)]
+pub struct Attachment {
+    /// Contexts whose probes it attached (new, or moved to a new file).
+    pub attached: usize,
+    /// Functions of profiles' own executables it could not probe.
+    pub unattached: Vec<ProbeError>,
+}
+
+impl Attachment {
+    /// The executables with a function it could not probe.
+    pub fn unprobed_files(&self) -> BTreeSet<&Path> {
+        self.unattached
+            .iter()
+            .filter_map(|e| e.probe().file.as_deref())
+            .collect()
+    }
+}
+
 /// The probe programs and what they are attached to.
 pub struct Probes {
     func_entry: UProbe,
@@ -134,26 +162,52 @@ impl Probes {
     /// an inode). Nothing changes when one fails: the probes this call made
     /// are dropped, which detaches them, and the attached ones stay those
     /// of the rules still in the maps.
-    pub fn attach_new(&mut self, wanted: &[ContextProbe]) -> Result<usize, ProbeError> {
+    ///
+    /// A function of a profile's own executable (one of `executables`) is
+    /// the exception: its failure is returned in the report and the others
+    /// go on. The daemon then withholds that executable's identity from the
+    /// kernel, which starts its processes tainted and outside every context
+    /// (`BPFBOX_PROFILE_EXE_PROBED`): a missing or changed executable never
+    /// blocks the policy of every other profile, and never runs with a
+    /// context that cannot be set.
+    pub fn attach_new(
+        &mut self,
+        wanted: &[ContextProbe],
+        executables: &BTreeSet<PathBuf>,
+    ) -> Result<Attachment, ProbeError> {
         let mut fresh = Vec::new();
+        let mut unattached = Vec::new();
         for probe in wanted {
-            let target = Target::resolve(probe)?;
-            if self.attached.get(probe).is_some_and(|a| a.target == target) {
-                continue;
-            }
-            let links = self.attach(probe, &target)?;
-            fresh.push((
-                probe.clone(),
-                Attached {
+            let own = probe.kind == ContextKind::Func
+                && probe.file.as_ref().is_some_and(|f| executables.contains(f));
+            let attached = Target::resolve(probe).and_then(|target| {
+                if self.attached.get(probe).is_some_and(|a| a.target == target) {
+                    return Ok(None);
+                }
+                let links = self.attach(probe, &target)?;
+                Ok(Some(Attached {
                     target,
                     _links: links,
-                },
-            ));
+                }))
+            });
+            match attached {
+                Ok(Some(attached)) => fresh.push((probe.clone(), attached)),
+                Ok(None) => {}
+                Err(err) if own => {
+                    // the old file's probes are of no use to the new one
+                    self.attached.remove(probe);
+                    unattached.push(err);
+                }
+                Err(err) => return Err(err),
+            }
         }
-        let count = fresh.len();
+        let attached = fresh.len();
         // replacing an entry drops, so detaches, the probes on the old file
         self.attached.extend(fresh);
-        Ok(count)
+        Ok(Attachment {
+            attached,
+            unattached,
+        })
     }
 
     /// Detaches the probes of contexts not in `wanted`.

@@ -60,6 +60,11 @@ pub fn status(lock: &Path, policy_dir: &Path) -> u8 {
             at(abi::STAT_CHAIN_HITS),
             at(abi::STAT_WALKS),
         );
+        // a file put at a profile's path before a daemon identified it
+        println!(
+            "execs confined by their path alone: {}",
+            at(abi::STAT_EXEC_BY_PATH)
+        );
     }
     match (pins.complete, daemon.is_some()) {
         (true, true) => exit::RUNNING,

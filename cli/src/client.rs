@@ -194,6 +194,7 @@ mod tests {
             display_name: name.into(),
             app_id: String::new(),
             mode: "enforce".into(),
+            installed: true,
             running_processes: 0,
             rule_count: 0,
             denial_count: 0,

@@ -79,7 +79,11 @@ pub async fn list(client: &Client, as_json: bool) -> anyhow::Result<()> {
                 p.executable.clone(),
                 or_dash(&p.display_name),
                 p.mode.clone(),
-                p.running_processes.to_string(),
+                if p.installed {
+                    p.running_processes.to_string()
+                } else {
+                    "not installed".into()
+                },
                 p.rule_count.to_string(),
                 p.denial_count.to_string(),
                 or_dash(&p.last_error),
@@ -113,7 +117,8 @@ pub async fn show(client: &Client, app: &str, text: bool, as_json: bool) -> anyh
         .await
         .with_context(|| format!("cannot read the rules of {}", found.executable))?;
     let (name, mode, file) = (p.display_name().await?, p.mode().await?, p.file().await?);
-    let (running, denials, last_error) = (
+    let (installed, running, denials, last_error) = (
+        p.installed().await?,
         p.running_processes().await?,
         p.denial_count().await?,
         p.last_error().await?,
@@ -126,6 +131,7 @@ pub async fn show(client: &Client, app: &str, text: bool, as_json: bool) -> anyh
             "app_id": p.app_id().await?,
             "mode": mode,
             "file": file,
+            "installed": installed,
             "running_processes": running,
             "denial_count": denials,
             "last_error": last_error,
@@ -139,7 +145,11 @@ pub async fn show(client: &Client, app: &str, text: bool, as_json: bool) -> anyh
     }
     println!("mode:     {mode}");
     println!("file:     {file}");
-    println!("running:  {running} processes, {denials} denials since bpfboxd started");
+    if installed {
+        println!("running:  {running} processes, {denials} denials since bpfboxd started");
+    } else {
+        println!("running:  not installed (confined from its first run once it is), {denials} denials since bpfboxd started");
+    }
     if !last_error.is_empty() {
         println!("error:    {last_error}");
     }

@@ -101,14 +101,35 @@ async fn sync_objects(
                     .await?;
                 let emitter = iface.signal_emitter();
                 let object = iface.get().await;
-                object.display_name_changed(emitter).await?;
-                object.app_id_changed(emitter).await?;
-                object.icon_changed(emitter).await?;
-                object.mode_changed(emitter).await?;
-                object.file_changed(emitter).await?;
-                object.rule_count_changed(emitter).await?;
-                object.last_error_changed(emitter).await?;
-                object.modified_changed(emitter).await?;
+                // only what changed: a client's view follows each signal
+                let (was, now) = (&old.profile, &profile.profile);
+                if was.name != now.name {
+                    object.display_name_changed(emitter).await?;
+                }
+                if was.desktop_id != now.desktop_id {
+                    object.app_id_changed(emitter).await?;
+                }
+                if was.icon != now.icon {
+                    object.icon_changed(emitter).await?;
+                }
+                if was.mode != now.mode {
+                    object.mode_changed(emitter).await?;
+                }
+                if old.file != profile.file {
+                    object.file_changed(emitter).await?;
+                }
+                if was.rule_count() != now.rule_count() {
+                    object.rule_count_changed(emitter).await?;
+                }
+                if old.last_error != profile.last_error {
+                    object.last_error_changed(emitter).await?;
+                }
+                if old.executable.is_some() != profile.executable.is_some() {
+                    object.installed_changed(emitter).await?;
+                }
+                if was != now {
+                    object.modified_changed(emitter).await?;
+                }
             }
             Some(_) => {}
         }

@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(n.lines().filter(|l| l.contains(" method ")).count(), 9 + 9);
         assert_eq!(
             n.lines().filter(|l| l.contains(" property ")).count(),
-            10 + 12
+            10 + 13
         );
         assert_eq!(n.lines().filter(|l| l.contains(" signal ")).count(), 2);
     }

@@ -106,6 +106,10 @@ pub trait Profile {
     #[zbus(property)]
     fn rule_count(&self) -> zbus::Result<u32>;
 
+    /// A file is at the executable's path (false: not installed).
+    #[zbus(property)]
+    fn installed(&self) -> zbus::Result<bool>;
+
     /// Processes confined by it now.
     #[zbus(property)]
     fn running_processes(&self) -> zbus::Result<u32>;

@@ -63,6 +63,9 @@ pub struct ProfileSummary {
     pub app_id: String,
     /// A [`Mode`] word.
     pub mode: String,
+    /// A file is at the executable's path (false: not installed; the
+    /// kernel confines it from its first run once it is).
+    pub installed: bool,
     /// Processes confined by it now.
     pub running_processes: u32,
     /// Rules in the profile, disabled and expired ones included.
@@ -219,7 +222,7 @@ mod tests {
     #[test]
     fn wire_structs_have_the_documented_signatures() {
         assert_eq!(EventInfo::SIGNATURE.to_string(), "(txsssuuusssssus)");
-        assert_eq!(ProfileSummary::SIGNATURE.to_string(), "(ossssuuts)");
+        assert_eq!(ProfileSummary::SIGNATURE.to_string(), "(ossssbuuts)");
         assert_eq!(RuleInfo::SIGNATURE.to_string(), "(ssssbsas)");
         assert_eq!(Problem::SIGNATURE.to_string(), "(suuss)");
     }

@@ -90,6 +90,7 @@ pub fn summary(id: u64, p: &ProfileView, denials: u64, running: u32) -> ProfileS
         display_name: p.profile.name.clone().unwrap_or_default(),
         app_id: p.profile.desktop_id.clone().unwrap_or_default(),
         mode: p.profile.mode.word().to_owned(),
+        installed: p.executable.is_some(),
         running_processes: running,
         rule_count: u32::try_from(p.profile.rule_count()).unwrap_or(u32::MAX),
         denial_count: denials,

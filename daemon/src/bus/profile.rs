@@ -226,6 +226,12 @@ impl ProfileObject {
         self.read(|p| u32::try_from(p.profile.rule_count()).unwrap_or(u32::MAX))
     }
 
+    /// A file is at the executable's path.
+    #[zbus(property)]
+    async fn installed(&self) -> bool {
+        self.read(|p| p.executable.is_some())
+    }
+
     #[zbus(property)]
     async fn running_processes(&self) -> u32 {
         kernel::running_processes()

@@ -77,6 +77,7 @@ fn profile_item(
         app_id: get(props, "AppId")?,
         icon: get(props, "Icon")?,
         mode: get(props, "Mode")?,
+        installed: get(props, "Installed")?,
         running_processes: get(props, "RunningProcesses")?,
         rule_count: get(props, "RuleCount")?,
         denial_count: get(props, "DenialCount")?,
@@ -110,6 +111,7 @@ pub async fn detail(conn: &Connection, path: &str) -> Result<Detail, bpfbox_dbus
         app_id: proxy.app_id().await?,
         icon: proxy.icon().await?,
         mode: proxy.mode().await?,
+        installed: proxy.installed().await?,
         running_processes: proxy.running_processes().await?,
         rule_count: proxy.rule_count().await?,
         denial_count: proxy.denial_count().await?,
@@ -278,6 +280,7 @@ mod tests {
         put("AppId", "".into());
         put("Icon", "".into());
         put("Mode", "enforce".into());
+        put("Installed", true.into());
         put("RunningProcesses", 2u32.into());
         put("RuleCount", 3u32.into());
         put("DenialCount", 4u64.into());

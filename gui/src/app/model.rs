@@ -15,6 +15,8 @@ pub struct ProfileItem {
     pub app_id: String,
     pub icon: String,
     pub mode: String,
+    /// A file is at the executable's path.
+    pub installed: bool,
     pub running_processes: u32,
     pub rule_count: u32,
     pub denial_count: u64,
@@ -27,6 +29,25 @@ impl ProfileItem {
     /// The name people know the app by.
     pub fn title(&self) -> String {
         title(&self.display_name, &self.executable)
+    }
+
+    /// How many of its processes run confined, or that there is nothing to
+    /// run: a profile for an app not installed (yet) is no "0 running".
+    pub fn processes(&self) -> String {
+        if !self.installed {
+            return tr("not installed");
+        }
+        gettextrs::ngettext("{n} running", "{n} running", self.running_processes)
+            .replace("{n}", &self.running_processes.to_string())
+    }
+
+    /// The number alone, for a row titled "Running processes".
+    pub fn process_count(&self) -> String {
+        if self.installed {
+            self.running_processes.to_string()
+        } else {
+            tr("not installed")
+        }
     }
 }
 
@@ -302,6 +323,7 @@ mod tests {
             app_id: app_id.into(),
             icon: String::new(),
             mode: "enforce".into(),
+            installed: true,
             running_processes: 0,
             rule_count: 0,
             denial_count: 0,

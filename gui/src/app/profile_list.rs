@@ -236,8 +236,7 @@ fn row(item: &ProfileItem, installed: &[gio::AppInfo]) -> adw::ActionRow {
         .build();
     badges.append(&mode);
     let mut counts = vec![
-        gettextrs::ngettext("{n} running", "{n} running", item.running_processes)
-            .replace("{n}", &item.running_processes.to_string()),
+        item.processes(),
         gettextrs::ngettext(
             "{n} denial",
             "{n} denials",

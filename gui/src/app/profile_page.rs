@@ -174,7 +174,7 @@ impl Component for ProfilePage {
                                 set_title: &tr("Running processes"),
                                 add_suffix = &gtk::Label {
                                     #[watch]
-                                    set_label: &model.detail.as_ref().map(|d| d.item.running_processes.to_string()).unwrap_or_default(),
+                                    set_label: &model.detail.as_ref().map(|d| d.item.process_count()).unwrap_or_default(),
                                 },
                             },
                             add = &adw::ActionRow {

@@ -403,7 +403,9 @@ fn print_event(e: &EventInfo, as_json: bool) {
 }
 
 pub fn check(files: &[PathBuf], as_json: bool) -> anyhow::Result<()> {
-    let diagnostics = bpfbox_policy::lint(files);
+    let mut report = bpfbox_policy::lint_report(files);
+    bpfbox_policy::check_executable_links(&mut report);
+    let diagnostics = report.diagnostics;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     if as_json {
         let list: Vec<_> = diagnostics

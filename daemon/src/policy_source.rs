@@ -112,6 +112,7 @@ impl PolicySource {
     pub fn load(&mut self, now: &Now) -> anyhow::Result<CompiledPolicy> {
         let mut report = bpfbox_policy::load_dir(&self.dir);
         crate::symbols::check(&mut report);
+        bpfbox_policy::check_executable_links(&mut report);
         for diagnostic in &report.diagnostics {
             if diagnostic.is_error() {
                 tracing::error!("{diagnostic}");
@@ -226,6 +227,7 @@ pub fn check_command(policy_dir: &Path, paths: &[PathBuf]) -> ExitCode {
     };
     let mut report = bpfbox_policy::lint_report(&paths);
     crate::symbols::check(&mut report);
+    bpfbox_policy::check_executable_links(&mut report);
     let diagnostics = report.diagnostics;
     for d in &diagnostics {
         eprintln!("{d}");

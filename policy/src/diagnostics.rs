@@ -172,6 +172,14 @@ pub enum Problem {
         /// The limit.
         max: u64,
     },
+    /// Warning: `profile` names a symbolic link. The kernel execs, and
+    /// confines, the file a link points to: a link pointed elsewhere later
+    /// (`update-alternatives`) is followed only when bpfboxd looks again.
+    #[error("`profile` is a symbolic link to {}: the kernel confines the file a link points to, so name that file (a link pointed elsewhere is followed only once bpfboxd has looked again)", .target.display())]
+    ExecutableIsSymlink {
+        /// The file the link resolves to now.
+        target: PathBuf,
+    },
     /// Warning: a profile that can never deny anything.
     #[error("`taint_on_exec = false` and no enabled rule has the `taint` action: this profile never denies anything")]
     NeverEnforced,

@@ -57,7 +57,8 @@ pub use edit::{EditError, NewRule, ProfileEdit};
 pub use expiry::{civil_from_days, valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
 pub use load::{
-    lint, lint_report, load_dir, load_file, ContextUse, LoadReport, Rejected, MAX_FILE_SIZE,
+    check_executable_links, lint, lint_report, load_dir, load_file, ContextUse, ExecutableUse,
+    LoadReport, Rejected, MAX_FILE_SIZE,
 };
 pub use model::{
     profile_id, CapName, Caps, ContextKind, FamilyName, Fs, Mode, Net, Proc, Profile, Ptrace, Rule,

@@ -45,6 +45,19 @@ pub struct LoadReport {
     /// written: what the daemon checks against the machine's binaries and
     /// kernel before attaching probes.
     pub contexts: Vec<ContextUse>,
+    /// Every loaded profile's `profile` value and where it was written.
+    pub executables: Vec<ExecutableUse>,
+}
+
+/// The `profile` value of a loaded profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutableUse {
+    /// The profile file.
+    pub file: PathBuf,
+    /// The executable.
+    pub exe: PathBuf,
+    /// Where it was written.
+    pub location: Location,
 }
 
 /// One `func`/`kfunc` value of a loaded profile.
@@ -115,6 +128,28 @@ pub fn lint_report(paths: &[PathBuf]) -> LoadReport {
     }
     loader.check_contexts();
     loader.report
+}
+
+/// Warns about every loaded profile whose executable is a symbolic link:
+/// the kernel confines the file a link points to (docs/policy.md). It
+/// looks at the executables' paths on this machine, so `bpfboxd check` and
+/// `bpfbox check` both say it.
+pub fn check_executable_links(report: &mut LoadReport) {
+    for used in &report.executables {
+        let is_link = fs::symlink_metadata(&used.exe).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            continue;
+        }
+        let target = fs::canonicalize(&used.exe)
+            .or_else(|_| fs::read_link(&used.exe))
+            .unwrap_or_default();
+        report.diagnostics.push(Diagnostic {
+            path: used.file.clone(),
+            location: Some(used.location),
+            severity: Severity::Warning,
+            problem: Problem::ExecutableIsSymlink { target },
+        });
+    }
 }
 
 #[derive(Default)]
@@ -195,6 +230,13 @@ impl Loader {
         match profile {
             Some(profile) => {
                 self.seen.insert(profile.profile.clone(), path.to_owned());
+                if let Some((_, location)) = exe {
+                    self.report.executables.push(ExecutableUse {
+                        file: path.to_owned(),
+                        exe: profile.profile.clone(),
+                        location,
+                    });
+                }
                 for (kind, name, location) in contexts {
                     self.report.contexts.push(ContextUse {
                         file: path.to_owned(),

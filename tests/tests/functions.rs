@@ -376,19 +376,61 @@ fn the_daemon_rejects_a_profile_with_a_missing_function_and_locks_its_program_do
 }
 
 #[test]
-fn a_replaced_executable_gets_its_probes_again_at_the_next_reload() {
+fn a_replaced_executable_keeps_its_function_rules_once_bpfboxd_has_seen_it() {
     let t = Setup::new("func-replaced");
     let daemon = Daemon::start(&t.sandbox.policy_dir());
-    // an upgrade: a new file (new inode) renamed over the old one
+    // an upgrade: a new file (new inode) renamed over the old one; the
+    // daemon follows the executable's directory and probes the new file
     let new = t.sandbox.path().join("target.new");
     std::fs::copy(&t.target, &new).expect("copy");
     std::fs::rename(&new, &t.target).expect("rename");
-    // SAFETY: signals our own child
-    assert_eq!(unsafe { libc::kill(daemon.pid() as i32, libc::SIGHUP) }, 0);
-    daemon.wait_log(2, |l| l.contains("policy applied"));
+    daemon.wait_log(1, |l| l.contains("executable replaced"));
     let out = run(&t.target, &["inside", s(&t.secret), "read", s(&t.secret)]);
     assert!(
         out.stdout.contains("inside=ok") && out.stdout.contains("read=denied"),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_replaced_executable_not_yet_probed_starts_with_the_least_access() {
+    let sandbox = Sandbox::new("func-unprobed");
+    let target = sandbox.path().join("target");
+    std::fs::copy(bin_dir().join("bpfbox-func-target"), &target).expect("copy target");
+    let secret = sandbox.file("secret", "password hashes\n");
+    let trigger = sandbox.file("trigger", "x\n");
+    // untainted until it reads `trigger`: it may read the secret outside
+    // check_login too, as long as it is untainted
+    sandbox.profile(
+        "target.toml",
+        &format!(
+            "profile = \"{}\"\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\naction = \"taint\"\n\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\nfunc = \"check_login\"\n",
+            s(&target),
+            s(&trigger),
+            s(&secret),
+        ),
+    );
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    let reads = |target: &Path| {
+        let out = run(target, &["read", s(&secret), "inside", s(&secret)]);
+        (
+            out.stdout.contains("read=ok"),
+            out.stdout.contains("inside=ok"),
+        )
+    };
+    assert_eq!(reads(&target), (true, true), "untainted, probed");
+
+    // replaced while no daemon can probe the new file: the kernel confines
+    // it by its path, tainted from the start and outside every context
+    daemon.kill_hard();
+    let new = sandbox.path().join("target.new");
+    std::fs::copy(bin_dir().join("bpfbox-func-target"), &new).expect("copy");
+    std::fs::rename(&new, &target).expect("rename");
+    assert_eq!(reads(&target), (false, false), "unprobed: the least access");
+
+    // a daemon identifies and probes it: back to the profile's semantics
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    assert_eq!(reads(&target), (true, true), "probed again");
 }

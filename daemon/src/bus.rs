@@ -26,9 +26,9 @@ use zbus::{names::BusName, object_server::SignalEmitter, Connection};
 
 use self::{context::Context, manager::Manager, profile::ProfileObject};
 use crate::{
-    policy_source::{PolicyView, ProfileView},
-    record::{EventRecord, FilePath, Kind, Object},
-    shared::{ControlSender, Shared},
+    events::record::{EventRecord, FilePath, Kind, Object},
+    policy::source::{PolicyView, ProfileView},
+    state::{ControlSender, DaemonState},
 };
 
 /// At most this many `Denied` signals per subscriber per second; the rest
@@ -36,7 +36,7 @@ use crate::{
 const DENIED_PER_SECOND: u32 = 10;
 
 /// Takes the bus name and serves the API until the daemon exits.
-pub async fn serve(shared: Arc<Shared>, control: ControlSender) -> zbus::Result<Connection> {
+pub async fn serve(shared: Arc<DaemonState>, control: ControlSender) -> zbus::Result<Connection> {
     let ctx = Context::new(Arc::clone(&shared), control);
     let conn = zbus::connection::Builder::system()?
         .serve_at(

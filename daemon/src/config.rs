@@ -12,7 +12,7 @@ use std::{
 
 use serde::{de, Deserialize, Deserializer};
 
-use crate::{audit, cli::Cli, coalesce, history};
+use crate::{args::Cli, events::audit, events::coalesce, events::history};
 
 /// Read when `--config` is not given; it need not exist.
 pub const DEFAULT_CONFIG: &str = "/etc/bpfbox/bpfboxd.toml";

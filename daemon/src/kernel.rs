@@ -1,14 +1,37 @@
-//! bpfbox's BPF programs in the kernel: loading, pinning, adopting, maps.
+//! bpfbox's BPF programs in the kernel: loading and adopting them, their
+//! maps, and everything the daemon does there. The wing:
 //!
-//! Programs stay attached through links pinned under
-//! `/sys/fs/bpf/bpfbox/v<ABI>/`, and the maps are pinned beside them. A
-//! restarted daemon (after a crash, `kill -9` or an upgrade with the same
-//! ABI) adopts what is pinned instead of loading again, so confined processes
-//! stay confined while no daemon runs. A daemon with a new ABI loads its own
-//! set under its own version and only then removes older versions.
+//! - this file: load the object and attach the programs, or adopt what an
+//!   earlier daemon pinned; typed handles to the maps;
+//! - [`pins`]: where programs and maps are pinned, so confinement outlives
+//!   the daemon, and what is pinned (`bpfboxd status`);
+//! - [`apply`]: making the rule maps hold exactly a compiled policy;
+//! - [`inode_filter`] and [`mapped_words`]: the arrays the daemon changes
+//!   through its own mapping (the inode filter, the policy generation);
+//! - [`probes`], [`kprobe_link`], [`symbols`], [`kallsyms`]: the
+//!   function-context probes and finding what they attach to;
+//! - [`preflight`]: can this kernel run bpfbox; [`pseudofs`]: mounting
+//!   bpffs and friends.
+//!
+//! A restarted daemon (after a crash, `kill -9` or an upgrade with the same
+//! ABI) adopts what is pinned instead of loading again, so confined
+//! processes stay confined while no daemon runs. A daemon with a new ABI
+//! loads its own set under its own version and only then removes older
+//! versions.
+
+pub mod apply;
+pub mod inode_filter;
+pub mod kallsyms;
+pub mod kprobe_link;
+pub mod mapped_words;
+pub mod pins;
+pub mod preflight;
+pub mod probes;
+pub mod pseudofs;
+pub mod symbols;
 
 use std::{
-    fs, io,
+    io,
     path::{Path, PathBuf},
     sync::atomic::Ordering,
 };
@@ -19,16 +42,18 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
 };
 use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
-use bpfbox_ebpf::{lsm_hook, maps, probes, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
+use bpfbox_ebpf::{lsm_hook, maps, probes as probe_programs, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
 
-use crate::{
+pub use self::pins::{enforcing, is_confined, pin_dir, pinned_state, running_processes, unload};
+use self::{
     inode_filter::{FilterBits, InodeFilter},
+    mapped_words::MappedWords,
+    pins::{
+        create_dir, link_pins, map_pins, mount_bpffs, pin_link, pinned_set_complete, program_pins,
+        remove_older_versions, remove_pins,
+    },
     probes::Probes,
-    shared_words::SharedWords,
 };
-
-/// Where bpfbox pins its programs and maps.
-pub const PIN_ROOT: &str = "/sys/fs/bpf/bpfbox";
 
 /// Why the programs could not be loaded or adopted.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +136,7 @@ pub struct Kernel {
     cap_rules: Map,
     config: Map,
     protected: Map,
-    generation: SharedWords,
+    generation: MappedWords,
     inode_filter: InodeFilter,
     events: Option<Map>,
     stats: Option<Map>,
@@ -147,66 +172,23 @@ pub struct RuleMaps<'a> {
 /// An mmap-able array map's first `len` words, mapped into the daemon (see
 /// `BPFBOX_GENERATION_KEY` in bpfbox_abi.h for why they are not updated
 /// through bpf(2)).
-fn shared_words(name: &'static str, map: Map, len: u32) -> Result<SharedWords, KernelError> {
+fn mapped_words(name: &'static str, map: Map, len: u32) -> Result<MappedWords, KernelError> {
     let Map::Array(data) = map else {
         return Err(KernelError::Mmap {
             name,
             source: io::Error::other("not an array"),
         });
     };
-    SharedWords::map(data.fd(), len as usize).map_err(|source| KernelError::Mmap { name, source })
+    MappedWords::map(data.fd(), len as usize).map_err(|source| KernelError::Mmap { name, source })
 }
 
-fn generation(map: Map) -> Result<SharedWords, KernelError> {
-    shared_words(maps::GENERATION, map, 1)
+fn generation(map: Map) -> Result<MappedWords, KernelError> {
+    mapped_words(maps::GENERATION, map, 1)
 }
 
 fn inode_filter(map: Map) -> Result<InodeFilter, KernelError> {
-    shared_words(maps::INODE_FILTER, map, bpfbox_abi::FILTER_WORDS).map(InodeFilter::new)
+    mapped_words(maps::INODE_FILTER, map, bpfbox_abi::FILTER_WORDS).map(InodeFilter::new)
 }
-
-/// The versioned pin directory of this build's ABI.
-#[must_use]
-pub fn pin_dir() -> PathBuf {
-    Path::new(PIN_ROOT).join(format!("v{}", bpfbox_abi::ABI_VERSION))
-}
-
-fn map_pins(dir: &Path) -> PathBuf {
-    dir.join("maps")
-}
-
-fn link_pins(dir: &Path) -> PathBuf {
-    dir.join("links")
-}
-
-/// Loaded but unattached programs: the function-context probes, which the
-/// daemon attaches per function.
-fn program_pins(dir: &Path) -> PathBuf {
-    dir.join("programs")
-}
-
-/// Every program (LSM and tracepoint) by name: the link pins to expect.
-fn all_programs() -> impl Iterator<Item = &'static str> {
-    TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
-}
-
-const MAP_NAMES: [&str; 15] = [
-    maps::PROFILES,
-    maps::EXE_PROFILES,
-    maps::EXE_PATHS,
-    maps::FS_RULES,
-    maps::NET_RULES,
-    maps::IPC_RULES,
-    maps::PROC_RULES,
-    maps::CAP_RULES,
-    maps::CONFIG,
-    maps::PROTECTED,
-    maps::EVENTS,
-    maps::STATS,
-    maps::CONFINED_PIDS,
-    maps::GENERATION,
-    maps::INODE_FILTER,
-];
 
 impl Kernel {
     /// Adopts the pinned programs and maps of this ABI version if a complete
@@ -281,9 +263,10 @@ impl Kernel {
             tracing::debug!(program = name, "attached and pinned");
         }
         create_dir(&program_pins(dir))?;
-        for name in probes::ALL {
+        for name in probe_programs::ALL {
             let path = program_pins(dir).join(name);
-            let pinned = if [probes::FUNC_ENTRY, probes::FUNC_RETURN].contains(name) {
+            let pinned = if [probe_programs::FUNC_ENTRY, probe_programs::FUNC_RETURN].contains(name)
+            {
                 let program: &mut UProbe = program_mut(&mut ebpf, name)?;
                 program.load().map_err(|e| classify(name, e))?;
                 program.pin(&path)
@@ -373,7 +356,7 @@ impl Kernel {
     /// file decisions).
     pub fn set_daemon(&mut self, tgid: u32) -> Result<(), KernelError> {
         let name = maps::CONFIG;
-        let (rename_seq, mount_seq) = crate::kallsyms::seqlock_addresses();
+        let (rename_seq, mount_seq) = crate::kernel::kallsyms::seqlock_addresses();
         let mut config: Array<&mut MapData, Config> = Array::try_from(&mut self.config)
             .map_err(|source| KernelError::Map { name, source })?;
         config
@@ -465,8 +448,8 @@ pub fn probe() -> Result<(), KernelError> {
             .map_err(|e| classify(name, e))?;
         log_verified(name, program.info());
     }
-    for name in probes::ALL {
-        let info = if [probes::FUNC_ENTRY, probes::FUNC_RETURN].contains(name) {
+    for name in probe_programs::ALL {
+        let info = if [probe_programs::FUNC_ENTRY, probe_programs::FUNC_RETURN].contains(name) {
             let program: &mut UProbe = program_mut(&mut ebpf, name)?;
             program.load().map_err(|e| classify(name, e))?;
             program.info()
@@ -485,155 +468,6 @@ pub fn probe() -> Result<(), KernelError> {
 fn log_verified(name: &str, info: Result<aya::programs::ProgramInfo, ProgramError>) {
     let count = info.ok().and_then(|i| i.verified_instruction_count());
     tracing::debug!(program = name, verified_insns = ?count, "verified");
-}
-
-/// Detaches everything: removes every pin of every version. Programs stop
-/// running once no process holds them (this daemon's own handles are closed
-/// when it exits).
-pub fn unload() -> Result<(), KernelError> {
-    remove_pins(Path::new(PIN_ROOT))
-}
-
-/// What is pinned, for `bpfboxd status`: read without loading anything.
-#[derive(Debug)]
-pub struct PinnedState {
-    /// This build's pin directory.
-    pub dir: PathBuf,
-    /// Every program and map of this ABI version is pinned: enforcing.
-    pub complete: bool,
-    /// Pin directories of other ABI versions (`v1`, …).
-    pub other_versions: Vec<String>,
-    /// Entries of the `profiles` map: the profiles the kernel enforces.
-    pub profiles: Option<usize>,
-    /// The kernel's counters (`BPFBOX_STAT_*`), summed over CPUs, since the
-    /// programs were loaded.
-    pub stats: Option<Vec<u64>>,
-}
-
-/// Reads the pinned set of this ABI version, if any.
-pub fn pinned_state() -> PinnedState {
-    let dir = pin_dir();
-    let pins = map_pins(&dir);
-    let profiles = MapData::from_pin(pins.join(maps::PROFILES))
-        .ok()
-        .and_then(|m| HashMap::<_, u64, Profile>::try_from(Map::HashMap(m)).ok())
-        .map(|m| m.keys().filter(Result::is_ok).count());
-    let stats = MapData::from_pin(pins.join(maps::STATS))
-        .ok()
-        .and_then(|m| PerCpuArray::<_, u64>::try_from(Map::PerCpuArray(m)).ok())
-        .map(|m| {
-            (0..bpfbox_abi::STAT_COUNT)
-                .map(|i| m.get(&i, 0).map_or(0, |v| v.iter().sum()))
-                .collect()
-        });
-    let current = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-    let mut other_versions: Vec<String> = fs::read_dir(PIN_ROOT)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| Some(n) != current.as_ref())
-        .collect();
-    other_versions.sort();
-    PinnedState {
-        complete: pinned_set_complete(&dir),
-        dir,
-        other_versions,
-        profiles,
-        stats,
-    }
-}
-
-/// How many processes each profile confines now (profile id → count).
-pub fn running_processes() -> std::collections::BTreeMap<u64, u32> {
-    let mut out = std::collections::BTreeMap::new();
-    let map = MapData::from_pin(map_pins(&pin_dir()).join(maps::CONFINED_PIDS))
-        .ok()
-        .and_then(|m| HashMap::<_, u32, bpfbox_abi::ConfinedPid>::try_from(Map::HashMap(m)).ok());
-    if let Some(map) = map {
-        for (_, entry) in map.iter().filter_map(Result::ok) {
-            *out.entry(entry.profile_id).or_insert(0) += 1;
-        }
-    }
-    out
-}
-
-/// Whether process `tgid` is confined (fails closed: true when the map
-/// cannot be read).
-pub fn is_confined(tgid: u32) -> bool {
-    let map = MapData::from_pin(map_pins(&pin_dir()).join(maps::CONFINED_PIDS))
-        .ok()
-        .and_then(|m| HashMap::<_, u32, bpfbox_abi::ConfinedPid>::try_from(Map::HashMap(m)).ok());
-    map.is_none_or(|m| m.get(&tgid, 0).is_ok())
-}
-
-/// Whether a complete set of this ABI version's programs is pinned: what
-/// `pinned_state().complete` says, without opening any map.
-pub fn enforcing() -> bool {
-    pinned_set_complete(&pin_dir())
-}
-
-fn pinned_set_complete(dir: &Path) -> bool {
-    all_programs().all(|p| link_pins(dir).join(p).exists())
-        && probes::ALL
-            .iter()
-            .all(|p| program_pins(dir).join(p).exists())
-        && MAP_NAMES.iter().all(|m| map_pins(dir).join(m).exists())
-}
-
-fn remove_pins(dir: &Path) -> Result<(), KernelError> {
-    match fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(KernelError::Pin {
-            path: dir.to_path_buf(),
-            source: e,
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Once a new version is attached, older versions' programs are redundant.
-fn remove_older_versions() {
-    let current = pin_dir();
-    let Ok(entries) = fs::read_dir(PIN_ROOT) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path != current {
-            tracing::info!(path = %path.display(), "removing an older pinned version");
-            let _ = fs::remove_dir_all(&path);
-        }
-    }
-}
-
-fn mount_bpffs() -> Result<(), KernelError> {
-    let root = Path::new("/sys/fs/bpf");
-    if fs::read_to_string("/proc/self/mounts")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.contains(" bpf "))
-    {
-        return Ok(());
-    }
-    crate::pseudofs::mount(c"bpf", c"/sys/fs/bpf").map_err(|source| KernelError::Pin {
-        path: root.to_path_buf(),
-        source,
-    })
-}
-
-fn create_dir(path: &Path) -> Result<(), KernelError> {
-    fs::create_dir_all(path).map_err(|source| KernelError::Pin {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn pin_link(link: FdLink, dir: &Path, name: &str) -> Result<(), KernelError> {
-    let path = dir.join(name);
-    link.pin(&path).map(drop).map_err(|e| KernelError::Pin {
-        path,
-        source: io::Error::other(e),
-    })
 }
 
 fn program_mut<'a, P>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut P, KernelError>

@@ -2,34 +2,16 @@
 //!
 //! `main` reads as the start-up sequence, one log line per step.
 
-mod apply;
-mod audit;
+mod args;
 mod bus;
-mod cli;
-mod coalesce;
 mod config;
-mod counters;
 mod events;
-mod history;
-mod identity;
-mod inode_filter;
 mod instance;
-mod kallsyms;
 mod kernel;
-mod kprobe_link;
 mod notify;
-mod pipeline;
-mod policy_source;
-mod policy_task;
-mod preflight;
-mod probes;
-mod pseudofs;
-mod record;
-mod shared;
-mod shared_words;
+mod policy;
+mod state;
 mod status;
-mod symbols;
-mod watch;
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -39,7 +21,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 use crate::{
-    cli::{Cli, Command},
+    args::{Cli, Command},
     config::Settings,
 };
 
@@ -64,7 +46,7 @@ fn main() -> ExitCode {
         Some(Command::Preflight) => preflight_command(),
         Some(Command::Unload) => unload_command(&settings.lock_file),
         Some(Command::Check { ref paths }) => {
-            return policy_source::check_command(&settings.policy_dir, paths)
+            return policy::source::check_command(&settings.policy_dir, paths)
         }
         Some(Command::Status) => {
             return ExitCode::from(status::status(&settings.lock_file, &settings.policy_dir))
@@ -81,7 +63,7 @@ fn main() -> ExitCode {
 
 /// Everything short of serving: checks, then a real load of the programs.
 fn preflight_command() -> anyhow::Result<()> {
-    preflight::check()?;
+    kernel::preflight::check()?;
     kernel::probe()?;
     println!("bpfboxd: this kernel can run bpfbox (BTF present, BPF LSM active, programs load)");
     Ok(())
@@ -89,7 +71,7 @@ fn preflight_command() -> anyhow::Result<()> {
 
 /// Detaches bpfbox: nothing stays confined. Refused while a daemon runs.
 fn unload_command(lock: &std::path::Path) -> anyhow::Result<()> {
-    preflight::check()?;
+    kernel::preflight::check()?;
     let _lock = instance::InstanceLock::acquire(lock)?;
     kernel::unload()?;
     println!("bpfboxd: programs detached; nothing is confined until bpfboxd runs again");
@@ -97,8 +79,8 @@ fn unload_command(lock: &std::path::Path) -> anyhow::Result<()> {
 }
 
 fn run(settings: &Settings) -> anyhow::Result<()> {
-    preflight::check()?;
-    preflight::warn_about_ambiguous_overlays();
+    kernel::preflight::check()?;
+    kernel::preflight::warn_about_ambiguous_overlays();
     match &settings.config_file {
         Some(path) => tracing::info!(config = %path.display(), "configuration read"),
         None => tracing::info!("no configuration file: built-in defaults and flags"),
@@ -118,36 +100,38 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
 
     let audit = match &settings.audit_log {
         Some(path) => Some(
-            audit::AuditLog::open(path, settings.audit_rotation)
+            events::audit::AuditLog::open(path, settings.audit_rotation)
                 .with_context(|| format!("failed to open the audit log {}", path.display()))?,
         ),
         None => None,
     };
-    let instance = policy_source::instance_id();
+    let instance = policy::source::instance_id();
     tracing::info!(instance = %instance, audit_log = ?settings.audit_log, "daemon instance");
     let events = kernel.take_events()?;
-    let counters = counters::Counters::new(kernel.take_stats()?);
-    let shared = shared::Shared::new(
-        history::History::new(settings.history_size),
+    let counters = events::counters::Counters::new(kernel.take_stats()?);
+    let shared = state::DaemonState::new(
+        events::history::History::new(settings.history_size),
         Arc::clone(&counters),
         instance,
         &settings.policy_dir,
         &settings.packaged_dir,
     );
-    let source = policy_source::PolicySource::new(&settings.policy_dir)?;
-    let policy = policy_task::PolicyTask::start(source, kernel, Arc::clone(&shared))?;
+    let source = policy::source::PolicySource::new(&settings.policy_dir)?;
+    let policy = policy::task::PolicyTask::start(source, kernel, Arc::clone(&shared))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let dir = settings.policy_dir.clone();
-    let coalescer =
-        coalesce::Coalescer::new(settings.coalesce_window, coalesce::DEFAULT_MAX_PENDING);
+    let coalescer = events::coalesce::Coalescer::new(
+        settings.coalesce_window,
+        events::coalesce::DEFAULT_MAX_PENDING,
+    );
     runtime.block_on(async move {
         let reopen = Arc::new(tokio::sync::Notify::new());
         let stop = Arc::new(tokio::sync::Notify::new());
-        let pipeline = pipeline::Pipeline::new(
+        let pipeline = events::pipeline::Pipeline::new(
             Arc::clone(&shared),
             coalescer,
             audit,
@@ -155,8 +139,9 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
             Arc::clone(&stop),
         );
         let mut reader = tokio::spawn(pipeline.run(events));
-        tokio::spawn(counters::report(counters));
-        let (watch, edits) = watch::watch(&dir).context("failed to watch the policy directory")?;
+        tokio::spawn(events::counters::report(counters));
+        let (watch, edits) =
+            policy::watch::watch(&dir).context("failed to watch the policy directory")?;
         let (control, control_rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(policy.run(watch, edits, signal(SignalKind::hangup())?, control_rx));
         let mut hup = signal(SignalKind::hangup())?;
@@ -203,7 +188,7 @@ fn guard_daemon(kernel: &mut kernel::Kernel, policy_dir: &std::path::Path) -> an
     use bpfbox_abi::{ProtectedKey, SCOPE_INODE, SCOPE_SUBTREE};
 
     kernel.set_daemon(std::process::id())?;
-    let mounts = identity::Mounts::read().context("failed to read mountinfo")?;
+    let mounts = policy::identity::Mounts::read().context("failed to read mountinfo")?;
     let exe = std::env::current_exe().context("failed to find bpfboxd's own binary")?;
     let mut keys = Vec::new();
     for (path, scope) in [(policy_dir, SCOPE_SUBTREE), (exe.as_path(), SCOPE_INODE)] {

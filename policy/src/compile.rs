@@ -1,8 +1,7 @@
 //! Compiling a profile set into the entries of the kernel's maps.
 //!
 //! Output is a set of ordered maps, so compiling the same profiles on the
-//! same machine always gives the same result, and two results can be
-//! compared entry by entry ([`crate::diff`]).
+//! same machine always gives the same result, entry by entry.
 //!
 //! File rules (see `docs/policy.md`, "How paths are enforced"):
 //!  - `dir/**` → a SUBTREE key on `dir`: the directory and everything below

@@ -494,7 +494,7 @@ impl ProfileEdit {
 }
 
 /// The profile `text` loads as, or why it would not load.
-pub(crate) fn check_text(text: &str, path: &Path) -> Result<Profile, Diagnostics> {
+pub fn check_text(text: &str, path: &Path) -> Result<Profile, Diagnostics> {
     if text.len() as u64 > MAX_FILE_SIZE {
         return Err(Diagnostics(vec![Diagnostic::error(
             path,

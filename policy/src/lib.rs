@@ -1,22 +1,23 @@
 //! bpfbox profiles: parse, print, decide, compile.
 //!
-//! Pure: nothing here touches the kernel, and the only I/O is reading
-//! profile files ([`load_dir`], [`load_file`], [`lint`]). The machine the
-//! policy is compiled for comes in through the [`Resolver`] trait.
+//! Pure: nothing here touches the kernel or writes anything; the only I/O
+//! is reading profile files ([`load_dir`], [`load_file`], [`lint`]) and,
+//! for a warning, whether a profile's executable is a symbolic link
+//! ([`check_executable_links`]). The machine the policy is compiled for
+//! comes in through the [`Resolver`] trait.
 //!
 //! The daemon's path through the crate:
 //!  1. [`load_dir`] → [`LoadReport`]: the good profiles, diagnostics for the
 //!     bad files (`path:line:col: error: message`);
 //!  2. [`compile`] the profiles for this machine → [`CompiledPolicy`], the
-//!     kernel map entries;
-//!  3. on reload, [`diff`] the old and new compiled policies and apply the
-//!     [`PolicyDiff`] profile by profile;
-//!  4. to change a profile file (toggling a rule by id, adding a
+//!     kernel map entries, which the daemon makes the kernel's maps hold
+//!     (comparing them with what the maps hold, not with what it compiled
+//!     before: after a restart they hold an earlier daemon's policy);
+//!  3. to change a profile file (toggling a rule by id, adding a
 //!     temporary grant, switching the mode), [`ProfileEdit`] edits its TOML
-//!     keeping the user's comments and layout, and [`store::commit`] writes
-//!     it atomically unless the file changed meanwhile; [`store::create`]
-//!     adds a new file. [`print()`] writes a [`Profile`] canonically, for
-//!     files no person has touched.
+//!     keeping the user's comments and layout; [`check_text`] says whether a
+//!     text loads, and the daemon writes the file. [`print()`] writes a
+//!     [`Profile`] canonically, for files no person has touched.
 //!
 //! [`Policy::decide`] answers "would this be allowed, and by which rule"
 //! without a kernel; [`decide_entry`] is the exact kernel procedure, the
@@ -29,7 +30,6 @@ mod context;
 mod decide;
 mod describe;
 mod diagnostics;
-mod diff;
 mod edit;
 mod entry;
 mod expiry;
@@ -39,7 +39,6 @@ mod model;
 mod parse;
 mod print;
 mod resolve;
-pub mod store;
 
 pub use access::{
     signal_access, Actions, Capability, Family, FsAccess, NetOps, Signals, Vocabulary,
@@ -52,8 +51,7 @@ pub use decide::{
 };
 pub use describe::{describe_rule, print_rule};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Problem, Severity};
-pub use diff::{diff, MapDiff, PolicyDiff, ProfileDiff};
-pub use edit::{EditError, NewRule, ProfileEdit};
+pub use edit::{check_text, EditError, NewRule, ProfileEdit};
 pub use expiry::{civil_from_days, valid_instance_id, Expiry, ExpiryError, Now};
 pub use glob::{GlobError, MatchKey, PathPattern, Plan, MAX_SUBTREE_DEPTH};
 pub use load::{

@@ -5,15 +5,15 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use bpfbox_dbus::Error;
-use bpfbox_policy::{
-    store::{self, StoreError},
-    EditError, ProfileEdit,
-};
+use bpfbox_policy::{EditError, ProfileEdit};
 use tokio::sync::{oneshot, Mutex};
 
 use crate::{
-    policy_source::ProfileView,
-    shared::{Control, ControlSender, Reloaded, Shared},
+    policy::{
+        source::ProfileView,
+        store::{self, StoreError},
+    },
+    state::{Control, ControlSender, DaemonState, Reloaded},
 };
 
 /// A client that asked for `Denied` signals.
@@ -23,7 +23,7 @@ pub struct Subscriber {
 }
 
 pub struct Context {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<DaemonState>,
     pub control: ControlSender,
     /// One edit at a time: two callers changing one file would otherwise
     /// refuse each other as conflicting edits.
@@ -33,7 +33,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(shared: Arc<Shared>, control: ControlSender) -> Arc<Self> {
+    pub fn new(shared: Arc<DaemonState>, control: ControlSender) -> Arc<Self> {
         Arc::new(Self {
             shared,
             control,

@@ -6,8 +6,8 @@ use bpfbox_dbus::{profile_path, EventInfo, Problem, ProfileSummary, RuleInfo};
 use bpfbox_policy::{describe_rule, print_rule, Expiry, NewRule, RuleKind, Severity};
 
 use crate::{
-    policy_source::{PolicyView, ProfileView},
-    record::{self, EventRecord, FilePath, Kind, Object},
+    events::record::{self, EventRecord, FilePath, Kind, Object},
+    policy::source::{PolicyView, ProfileView},
 };
 
 pub fn event_info(record: &EventRecord, view: &PolicyView) -> EventInfo {

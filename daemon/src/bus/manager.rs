@@ -15,7 +15,7 @@ use super::{
     context::{Context, Subscriber},
     convert,
 };
-use crate::{history::Filter, kernel};
+use crate::{events::history::Filter, kernel};
 
 /// Option of `CreateProfile`: the new file's name.
 const FILE_NAME: &str = "file_name";
@@ -271,7 +271,7 @@ impl Manager {
 }
 
 impl Manager {
-    fn event(&self, id: u64) -> Result<crate::record::EventRecord, Error> {
+    fn event(&self, id: u64) -> Result<crate::events::record::EventRecord, Error> {
         self.ctx.shared.history.get(id).ok_or_else(|| {
             Error::NoSuchEvent(format!(
                 "no event {id} in the recent history (it holds the last events only)"
@@ -282,7 +282,7 @@ impl Manager {
     /// Adds the rule that allows what `record` was denied to its profile.
     async fn allow(
         &self,
-        record: &crate::record::EventRecord,
+        record: &crate::events::record::EventRecord,
         expiry: &Expiry,
     ) -> Result<(OwnedObjectPath, String), Error> {
         if record.decision & (bpfbox_abi::DECISION_DENY | bpfbox_abi::DECISION_COMPLAIN) == 0 {

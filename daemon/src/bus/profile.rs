@@ -259,7 +259,7 @@ impl ProfileObject {
 impl ProfileObject {
     /// A property of the profile as last loaded; empty once it is gone
     /// (its object is being removed).
-    fn read<T: Default>(&self, get: impl FnOnce(&crate::policy_source::ProfileView) -> T) -> T {
+    fn read<T: Default>(&self, get: impl FnOnce(&crate::policy::source::ProfileView) -> T) -> T {
         self.ctx
             .profile(self.id)
             .map(|p| get(&p))

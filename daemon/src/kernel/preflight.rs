@@ -76,7 +76,7 @@ fn read_lsm_list() -> Result<String, PreflightError> {
 }
 
 fn mount_securityfs() -> io::Result<()> {
-    crate::pseudofs::mount(c"securityfs", c"/sys/kernel/security")
+    crate::kernel::pseudofs::mount(c"securityfs", c"/sys/kernel/security")
 }
 
 /// Mount points of overlay file systems without unique inode numbers.

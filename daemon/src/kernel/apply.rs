@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use aya::maps::{HashMap, MapData, MapError};
 use bpfbox_policy::CompiledPolicy;
 
-use crate::{inode_filter::FilterBits, kernel::RuleMaps};
+use crate::{kernel::inode_filter::FilterBits, kernel::RuleMaps};
 
 /// Counts of what one apply changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,7 @@ pub struct Snapshot {
     pub denied: u64,
 }
 
-/// Shared between the ring-buffer reader (which counts what it receives)
+/// DaemonState between the ring-buffer reader (which counts what it receives)
 /// and whoever reports.
 pub struct Counters {
     received: AtomicU64,

@@ -108,31 +108,6 @@ pub fn real_path(path: &Path) -> PathBuf {
     }
 }
 
-/// Home directories of human users (uid ≥ 1000, real shell) and root, for the
-/// policy's home placeholder.
-#[must_use]
-pub fn homes() -> Vec<PathBuf> {
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    parse_homes(&passwd)
-}
-
-fn parse_homes(passwd: &str) -> Vec<PathBuf> {
-    let mut homes: Vec<PathBuf> = passwd
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            let uid: u32 = f.get(2)?.parse().ok()?;
-            let (home, shell) = (*f.get(5)?, *f.get(6)?);
-            let human = uid == 0 || (1000..60000).contains(&uid);
-            let login = !shell.ends_with("nologin") && !shell.ends_with("false");
-            (human && login && home.starts_with('/')).then(|| PathBuf::from(home))
-        })
-        .collect();
-    homes.sort();
-    homes.dedup();
-    homes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,19 +152,6 @@ mod tests {
         assert_eq!(
             real_path(&real.join("bin/opt/app/run")),
             real.join("usr/opt/app/run")
-        );
-    }
-
-    #[test]
-    fn homes_are_root_and_login_users() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
-                      daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
-                      alice:x:1000:1000::/home/alice:/bin/bash\n\
-                      svc:x:1001:1001::/srv/svc:/usr/sbin/nologin\n\
-                      nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n";
-        assert_eq!(
-            parse_homes(passwd),
-            [PathBuf::from("/home/alice"), PathBuf::from("/root")]
         );
     }
 }

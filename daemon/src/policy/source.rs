@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use bpfbox_abi::InodeKey;
 use bpfbox_policy::{CompiledPolicy, Now, Profile, Resolver};
 
-use crate::identity;
+use crate::policy::identity;
 
 /// The machine, as the policy compiler needs to see it.
 struct Machine {
@@ -111,7 +111,7 @@ impl PolicySource {
     /// a typo must not unconfine an app. A deleted file's profile goes.
     pub fn load(&mut self, now: &Now) -> anyhow::Result<CompiledPolicy> {
         let mut report = bpfbox_policy::load_dir(&self.dir);
-        crate::symbols::check(&mut report);
+        crate::kernel::symbols::check(&mut report);
         bpfbox_policy::check_executable_links(&mut report);
         for diagnostic in &report.diagnostics {
             if diagnostic.is_error() {
@@ -162,7 +162,7 @@ impl PolicySource {
 
         let machine = Machine {
             mounts: identity::Mounts::read().context("failed to read mountinfo")?,
-            homes: identity::homes(),
+            homes: bpfbox_users::homes(),
         };
         let compiled = bpfbox_policy::compile(&profiles, &machine, now.clone())
             .context("failed to compile the policy")?;
@@ -226,7 +226,7 @@ pub fn check_command(policy_dir: &Path, paths: &[PathBuf]) -> ExitCode {
         paths.to_vec()
     };
     let mut report = bpfbox_policy::lint_report(&paths);
-    crate::symbols::check(&mut report);
+    crate::kernel::symbols::check(&mut report);
     bpfbox_policy::check_executable_links(&mut report);
     let diagnostics = report.diagnostics;
     for d in &diagnostics {

@@ -15,17 +15,19 @@ use bpfbox_policy::CompiledPolicy;
 use tokio::{signal::unix::Signal, sync::mpsc};
 
 use crate::{
-    apply, identity, kernel,
-    policy_source::PolicySource,
-    probes::{Attachment, Probes},
-    shared::{Control, Reloaded, Shared},
-    watch::Watch,
+    kernel,
+    kernel::apply,
+    kernel::probes::{Attachment, Probes},
+    policy::identity,
+    policy::source::PolicySource,
+    policy::watch::Watch,
+    state::{Control, DaemonState, Reloaded},
 };
 
 pub struct PolicyTask {
     pub source: PolicySource,
     pub kernel: kernel::Kernel,
-    pub shared: Arc<Shared>,
+    pub shared: Arc<DaemonState>,
     probes: Probes,
     next_expiry: Option<i64>,
     /// Each profile's executable as of the last load: its path and the
@@ -38,7 +40,7 @@ impl PolicyTask {
     pub fn start(
         source: PolicySource,
         kernel: kernel::Kernel,
-        shared: Arc<Shared>,
+        shared: Arc<DaemonState>,
     ) -> anyhow::Result<Self> {
         let probes = kernel.probes()?;
         let mut task = Self {

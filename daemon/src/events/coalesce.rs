@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::record::{EventRecord, Kind, Object};
+use crate::events::record::{EventRecord, Kind, Object};
 
 /// Default window: long enough for a retry loop, short enough for a human
 /// watching the log.
@@ -159,7 +159,7 @@ impl Default for Coalescer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::tests::record;
+    use crate::events::record::tests::record;
 
     const MS: Duration = Duration::from_millis(1);
 

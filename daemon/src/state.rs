@@ -9,10 +9,13 @@ use std::{
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::{counters::Counters, history::History, policy_source::PolicyView, record::EventRecord};
+use crate::{
+    events::counters::Counters, events::history::History, events::record::EventRecord,
+    policy::source::PolicyView,
+};
 
-/// Shared state of one daemon run.
-pub struct Shared {
+/// DaemonState state of one daemon run.
+pub struct DaemonState {
     view: RwLock<Arc<PolicyView>>,
     /// Recent events, bounded, and per-profile totals.
     pub history: History,
@@ -30,7 +33,7 @@ pub struct Shared {
     pub reloads: watch::Sender<u64>,
 }
 
-impl Shared {
+impl DaemonState {
     pub fn new(
         history: History,
         counters: Arc<Counters>,

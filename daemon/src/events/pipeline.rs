@@ -10,10 +10,10 @@ use aya::maps::{MapData, RingBuf};
 use tokio::{io::unix::AsyncFd, sync::Notify};
 
 use crate::{
-    audit::AuditLog,
-    coalesce::Coalescer,
-    record::{self, EventRecord},
-    shared::Shared,
+    events::audit::AuditLog,
+    events::coalesce::Coalescer,
+    events::record::{self, EventRecord},
+    state::DaemonState,
 };
 
 /// How long the daemon lets records gather after the kernel woke it. The
@@ -26,7 +26,7 @@ use crate::{
 const BATCH: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub struct Pipeline {
-    pub shared: Arc<Shared>,
+    pub shared: Arc<DaemonState>,
     pub coalescer: Coalescer,
     pub audit: Option<AuditLog>,
     /// Notified on SIGHUP: reopen the audit log (log rotation).
@@ -38,7 +38,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(
-        shared: Arc<Shared>,
+        shared: Arc<DaemonState>,
         coalescer: Coalescer,
         audit: Option<AuditLog>,
         reopen: Arc<Notify>,

@@ -19,7 +19,7 @@ use aya::programs::{
 };
 use bpfbox_policy::{ContextKind, ContextProbe};
 
-use crate::{kprobe_link, symbols};
+use crate::{kernel::kprobe_link, kernel::symbols};
 
 /// Why a context's probes could not be attached.
 #[derive(Debug, thiserror::Error)]

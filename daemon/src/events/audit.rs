@@ -11,7 +11,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::record::EventRecord;
+use crate::events::record::EventRecord;
 
 /// Where the log goes unless configured otherwise.
 pub const DEFAULT_PATH: &str = "/var/log/bpfbox/bpfbox.log";
@@ -211,7 +211,7 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::tests::record;
+    use crate::events::record::tests::record;
 
     fn lines(path: &Path) -> Vec<String> {
         fs::read_to_string(path)

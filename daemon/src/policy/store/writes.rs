@@ -7,11 +7,9 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use bpfbox_policy::{
-    load_dir, load_file,
-    store::{self, StoreError},
-    FsAccess, Now, Policy, ProfileEdit, Request,
-};
+use bpfbox_policy::{load_dir, load_file, FsAccess, Now, Policy, ProfileEdit, Request};
+
+use crate::policy::store::{self, StoreError};
 
 const TEXT: &str = "# mine\nprofile = '/bin/app'\n\n# docs\n[[fs]]\nid = 'docs'\nfile = '/home/u/Documents/**'\naccess = 'read'   # only read\n";
 

@@ -29,12 +29,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{
-    diagnostics::Diagnostics,
-    edit::{check_text, ProfileEdit},
-    load::{load_dir, MAX_FILE_SIZE},
-    model::Profile,
-};
+use bpfbox_policy::{check_text, load_dir, Diagnostics, Profile, ProfileEdit, MAX_FILE_SIZE};
 
 /// The mode of files made by [`create`]: the daemon reads them as root,
 /// and users may look at what their applications are allowed.
@@ -432,3 +427,7 @@ mod tests {
         assert_eq!(left.len(), 1, "only app.toml is left");
     }
 }
+
+/// The whole behaviour, on real files.
+#[cfg(test)]
+mod writes;

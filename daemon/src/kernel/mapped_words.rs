@@ -14,18 +14,18 @@ use std::{
 };
 
 /// The mapped words; unmapped on drop (the map lives on while pinned).
-pub struct SharedWords {
+pub struct MappedWords {
     base: NonNull<AtomicU64>,
     len: usize,
 }
 
 // SAFETY: the mapping is plain shared memory, valid until drop, and it is
 // only ever accessed through `AtomicU64`s.
-unsafe impl Send for SharedWords {}
+unsafe impl Send for MappedWords {}
 // SAFETY: as above; `AtomicU64` makes shared access sound.
-unsafe impl Sync for SharedWords {}
+unsafe impl Sync for MappedWords {}
 
-impl SharedWords {
+impl MappedWords {
     /// Maps the first `len` values of the array map `map`, which must have
     /// been created `BPF_F_MMAPABLE` with 8-byte values and at least `len`
     /// entries; the kernel refuses any other map (EINVAL or EPERM).
@@ -62,7 +62,7 @@ impl SharedWords {
     }
 }
 
-impl Drop for SharedWords {
+impl Drop for MappedWords {
     fn drop(&mut self) {
         // SAFETY: the mapping made in `map`, unmapped once.
         unsafe { libc::munmap(self.base.as_ptr().cast(), Self::bytes(self.len)) };

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use bpfbox_abi::{filter_bit, FsKey, ProtectedKey, FILTER_WORDS};
 
-use crate::shared_words::SharedWords;
+use crate::kernel::mapped_words::MappedWords;
 
 /// A set of filter bits, built in the daemon.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,11 +79,11 @@ impl FilterBits {
 }
 
 /// The kernel's filter, mapped into the daemon.
-pub struct InodeFilter(SharedWords);
+pub struct InodeFilter(MappedWords);
 
 impl InodeFilter {
     /// The filter in `words`, the mapping of the `inode_filter` map.
-    pub fn new(words: SharedWords) -> Self {
+    pub fn new(words: MappedWords) -> Self {
         Self(words)
     }
 

@@ -14,7 +14,7 @@ use std::{
 use bpfbox_abi as abi;
 use bpfbox_policy::{Capability, Family};
 
-use crate::events;
+use crate::events::words;
 
 /// What kind of operation an event is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,7 +161,7 @@ impl EventRecord {
         profile_name: Option<&str>,
     ) -> Self {
         let kind = Kind::of(event);
-        let (_, access) = events::kind_and_access(event);
+        let (_, access) = words::kind_and_access(event);
         Self {
             id,
             time_us,
@@ -186,7 +186,7 @@ impl EventRecord {
     /// The decision as bpfbox's action words (`DENY`, `ALLOW|AUDIT`).
     #[must_use]
     pub fn action(&self) -> String {
-        events::action_words(self.decision)
+        words::action_words(self.decision)
     }
 
     /// Whether the operation was refused (complain mode only reports).
@@ -250,7 +250,7 @@ impl EventRecord {
                     }
                     FilePath::None => {}
                 }
-                let _ = write!(line, " dev={} ino={ino}", events::dev_words(*dev));
+                let _ = write!(line, " dev={} ino={ino}", words::dev_words(*dev));
                 if let Some(tgid) = owner_tgid {
                     let _ = write!(line, " target_tgid={tgid}");
                 }
@@ -292,7 +292,7 @@ fn object_of(kind: Kind, event: &abi::Event) -> Object {
         Kind::Net => Object::Family(event.detail),
         Kind::Capability => Object::Capability(event.detail),
         Kind::Signal | Kind::Ptrace => task_object(event),
-        Kind::SelfProtect if events::is_task_hook(event.hook) => task_object(event),
+        Kind::SelfProtect if words::is_task_hook(event.hook) => task_object(event),
         Kind::Bpf => Object::None,
         Kind::Fs | Kind::Proc | Kind::SelfProtect | Kind::Unknown(_) => {
             let text = event

@@ -10,7 +10,7 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use crate::record::EventRecord;
+use crate::events::record::EventRecord;
 
 /// Default number of records kept.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -200,7 +200,7 @@ impl Default for History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::tests::record;
+    use crate::events::record::tests::record;
 
     fn ids(records: &[EventRecord]) -> Vec<u64> {
         records.iter().map(|r| r.id).collect()

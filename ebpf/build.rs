@@ -19,31 +19,41 @@ fn main() {
     println!("cargo:rerun-if-env-changed=BPF_CLANG");
 
     let clang = find_clang();
-    compile(&clang, &dir, "src/bpfbox.bpf.c", &out);
+    let args = clang_args(&dir);
+    compile(&clang, &args, &dir.join("src/bpfbox.bpf.c"), &out);
     println!("cargo:rustc-env=BPFBOX_BPF_OBJECT={}", out.display());
-    // the benchmarks' floor: return-at-once programs on the same hooks
-    let floor = out.with_file_name("floor.bpf.o");
-    compile(&clang, &dir, "src/floor.bpf.c", &floor);
-    println!("cargo:rustc-env=BPFBOX_FLOOR_OBJECT={}", floor.display());
+    // for crates that compile BPF programs of their own against the same
+    // headers (the benchmark's floor, tests/build.rs): DEP_BPFBOX_EBPF_*
+    println!("cargo:clang={clang}");
+    println!("cargo:args={}", args.join("\x1f"));
 }
 
-fn compile(clang: &str, dir: &std::path::Path, source: &str, out: &std::path::Path) {
-    let status = Command::new(clang)
-        .args([
-            "-g",
-            "-O2",
-            "-target",
-            "bpf",
-            "-D__TARGET_ARCH_x86",
-            "-Wall",
-            "-Werror",
-        ])
-        .arg("-I")
-        .arg(dir.join("include"))
+/// Every argument but the source and the output, one place for all.
+fn clang_args(dir: &std::path::Path) -> Vec<String> {
+    let include = dir.join("include");
+    [
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-D__TARGET_ARCH_x86",
+        "-Wall",
+        "-Werror",
+        "-I",
+        include.to_str().expect("a UTF-8 path"),
         // uapi <asm/types.h> lives in the multiarch directory on Debian
-        .args(["-idirafter", "/usr/include/x86_64-linux-gnu"])
+        "-idirafter",
+        "/usr/include/x86_64-linux-gnu",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn compile(clang: &str, args: &[String], source: &std::path::Path, out: &std::path::Path) {
+    let status = Command::new(clang)
+        .args(args)
         .arg("-c")
-        .arg(dir.join(source))
+        .arg(source)
         .arg("-o")
         .arg(out)
         .status()

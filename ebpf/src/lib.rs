@@ -15,12 +15,6 @@ static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("BPFBOX_BPF_OBJEC
 /// The compiled BPF object (ELF, with BTF and CO-RE relocations).
 pub static OBJECT: &[u8] = &ALIGNED.0;
 
-static FLOOR_ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!(env!("BPFBOX_FLOOR_OBJECT")));
-
-/// For benchmarks only: programs that return at once, on the same hooks and
-/// with the same names as [`LSM_PROGRAMS`] and [`TRACEPOINTS`].
-pub static FLOOR_OBJECT: &[u8] = &FLOOR_ALIGNED.0;
-
 /// LSM programs, each named after the hook it attaches to; where a hook has
 /// several, the others are `<hook>__<part>` (see [`lsm_hook`]). Programs of
 /// one hook are attached, and run, in this order.

@@ -8,6 +8,7 @@
 
 pub mod bus;
 pub mod desktop;
+pub mod floor;
 
 use std::{
     fs,

@@ -419,7 +419,7 @@ impl Bench {
         let btf = Btf::from_sys_fs().map_err(|e| e.to_string())?;
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
-            .load(bpfbox_ebpf::FLOOR_OBJECT)
+            .load(bpfbox_tests::floor::OBJECT)
             .map_err(|e| e.to_string())?;
         for name in bpfbox_ebpf::LSM_PROGRAMS {
             let p: &mut Lsm = ebpf

@@ -22,7 +22,7 @@ fn programs(elf: &[u8]) -> Vec<(String, String)> {
 #[test]
 fn floor_has_the_same_programs_on_the_same_hooks_as_bpfbox() {
     let ours = programs(bpfbox_ebpf::OBJECT);
-    let floor = programs(bpfbox_ebpf::FLOOR_OBJECT);
+    let floor = programs(bpfbox_tests::floor::OBJECT);
     assert_eq!(
         ours.len(),
         bpfbox_ebpf::LSM_PROGRAMS.len() + bpfbox_ebpf::TRACEPOINTS.len()

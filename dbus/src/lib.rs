@@ -17,8 +17,9 @@
 //! - the checks the daemon runs on every argument ([`validate`], [`options`],
 //!   [`Duration`]);
 //! - typed proxies: [`ManagerProxy`] and [`ProfileProxy`];
-//! - [`normalize_introspection`], to compare the committed introspection XML
-//!   with what a running daemon exports.
+//! - with the `introspection` feature, `normalize_introspection`, to
+//!   compare the committed introspection XML with what a running daemon
+//!   exports.
 //!
 //! # Examples
 //!
@@ -39,6 +40,7 @@
 
 mod duration;
 mod error;
+#[cfg(any(test, feature = "introspection"))]
 mod introspection;
 mod manager;
 pub mod names;
@@ -50,6 +52,7 @@ pub mod validate;
 
 pub use duration::Duration;
 pub use error::Error;
+#[cfg(feature = "introspection")]
 pub use introspection::{normalize_introspection, IntrospectionError};
 pub use manager::{DeniedStream, ManagerProxy, PolicyReloadedStream};
 pub use names::{BUS_NAME, MANAGER_INTERFACE, MANAGER_PATH, PROFILE_INTERFACE};

@@ -1,13 +1,11 @@
 //! The client side of `org.freedesktop.Notifications` (the Desktop
 //! Notifications Specification 1.2) on the session bus.
 //!
-//! zbus directly rather than notify-rust: notify-rust starts listening for
-//! the answer only after sending, so an instant answer is lost, and it does
-//! not check who sent the answer. The signal streams of this proxy are
-//! opened before the first `Notify`, and zbus passes on only signals whose
-//! sender is the current owner of the server's name (it follows
-//! `NameOwnerChanged`), so another session client cannot answer for the
-//! person.
+//! The signal streams of this proxy are opened before the first `Notify`,
+//! and zbus passes on only signals whose sender is the current owner of the
+//! server's name (it follows `NameOwnerChanged`), so another session client
+//! cannot answer for the person (docs/notifications.md says why this is not
+//! notify-rust).
 
 use std::collections::HashMap;
 

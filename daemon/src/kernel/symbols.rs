@@ -1,7 +1,7 @@
 //! Where a probed function is: a symbol of an executable or shared library
 //! (as a file offset, what uprobes attach to), or a kernel function.
 //!
-//! The policy check (`policy_source`) and the attachment (`probes`) use the
+//! The policy check (`policy::source`) and the attachment (`probes`) use the
 //! same lookup, so a profile that loads is one whose probes can attach.
 
 use std::{

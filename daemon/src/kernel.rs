@@ -31,6 +31,7 @@ pub mod pseudofs;
 pub mod symbols;
 
 use std::{
+    collections::BTreeMap,
     io,
     path::{Path, PathBuf},
     sync::atomic::Ordering,
@@ -384,22 +385,24 @@ impl Kernel {
         Ok(())
     }
 
-    /// Makes `keys` the objects no confined task may modify.
-    pub fn protect(&mut self, keys: &[ProtectedKey]) -> Result<(), KernelError> {
+    /// Makes `keys` bpfboxd's protected places, each with the accesses it
+    /// denies to confined tasks (`BPFBOX_PROTECT_*`).
+    pub fn protect(&mut self, keys: &BTreeMap<ProtectedKey, u32>) -> Result<(), KernelError> {
         let name = maps::PROTECTED;
         let err = |source| KernelError::Map { name, source };
         // their bits before them; a stale bit only costs a lookup, and the
         // next apply clears it
-        self.inode_filter.add(&FilterBits::of_protected(keys));
+        self.inode_filter
+            .add(&FilterBits::of_protected(keys.keys()));
         let mut protected: HashMap<&mut MapData, ProtectedKey, u32> =
             HashMap::try_from(&mut self.protected).map_err(err)?;
-        for key in keys {
-            protected.insert(key, 1, 0).map_err(err)?;
+        for (key, denied) in keys {
+            protected.insert(key, denied, 0).map_err(err)?;
         }
         let stale: Vec<ProtectedKey> = protected
             .keys()
             .filter_map(Result::ok)
-            .filter(|k| !keys.contains(k))
+            .filter(|k| !keys.contains_key(k))
             .collect();
         for key in stale {
             protected.remove(&key).map_err(err)?;

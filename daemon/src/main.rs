@@ -6,6 +6,7 @@ mod args;
 mod bus;
 mod config;
 mod events;
+mod guard;
 mod instance;
 mod kernel;
 mod notify;
@@ -82,7 +83,10 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
     kernel::preflight::check()?;
     kernel::preflight::warn_about_ambiguous_overlays();
     match &settings.config_file {
-        Some(path) => tracing::info!(config = %path.display(), "configuration read"),
+        Some(path) => {
+            guard::check_only_root_could_change(path).context("refusing the configuration")?;
+            tracing::info!(config = %path.display(), "configuration read");
+        }
         None => tracing::info!("no configuration file: built-in defaults and flags"),
     }
     let lock = instance::InstanceLock::acquire(&settings.lock_file)?;
@@ -96,7 +100,7 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
         pins = %kernel::pin_dir().display(),
         "BPF programs attached"
     );
-    guard_daemon(&mut kernel, &settings.policy_dir)?;
+    guard::guard(&mut kernel, settings)?;
 
     let audit = match &settings.audit_log {
         Some(path) => Some(
@@ -179,29 +183,5 @@ fn run(settings: &Settings) -> anyhow::Result<()> {
     })?;
     // the programs stay attached through their pins: stopping the daemon
     // never unconfines anything (`bpfboxd unload` does, explicitly)
-    Ok(())
-}
-
-/// Puts bpfboxd's process, policy directory and binary out of reach of every
-/// confined task.
-fn guard_daemon(kernel: &mut kernel::Kernel, policy_dir: &std::path::Path) -> anyhow::Result<()> {
-    use bpfbox_abi::{ProtectedKey, SCOPE_INODE, SCOPE_SUBTREE};
-
-    kernel.set_daemon(std::process::id())?;
-    let mounts = policy::identity::Mounts::read().context("failed to read mountinfo")?;
-    let exe = std::env::current_exe().context("failed to find bpfboxd's own binary")?;
-    let mut keys = Vec::new();
-    for (path, scope) in [(policy_dir, SCOPE_SUBTREE), (exe.as_path(), SCOPE_INODE)] {
-        let id = mounts
-            .identity(path)
-            .with_context(|| format!("failed to identify {}", path.display()))?;
-        keys.push(ProtectedKey {
-            ino: id.ino,
-            dev: id.dev,
-            scope,
-        });
-    }
-    kernel.protect(&keys)?;
-    tracing::info!(policy_dir = %policy_dir.display(), exe = %exe.display(), "self-protection on");
     Ok(())
 }

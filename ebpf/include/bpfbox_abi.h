@@ -361,10 +361,19 @@ struct bpfbox_confined_pid {
 };
 
 /*
- * Key of `protected`: objects no confined task may write, remove, rename,
- * link or change attributes of (the policy directory, the daemon's binary,
- * pinned maps). scope is INODE or SUBTREE.
+ * Key of `protected`: bpfboxd's places, which no confined task may change
+ * whatever its profile says. scope is INODE or SUBTREE. The value (__u32)
+ * is the set of BPFBOX_FS_* accesses denied: BPFBOX_PROTECT_ALL for the
+ * policy and packaged directories, the configuration, the daemon's binary
+ * and its pins in bpffs; BPFBOX_PROTECT_PLACE for every directory above
+ * them, which may not be removed, renamed, replaced or changed in owner or
+ * mode (so no one can move a place away and put another at its path), but
+ * may still get new entries.
  */
+#define BPFBOX_PROTECT_ALL                                                                        \
+	(BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
+#define BPFBOX_PROTECT_PLACE (BPFBOX_FS_SETATTR | BPFBOX_FS_RM)
+
 struct bpfbox_protected_key {
 	__u64 ino;
 	__u32 dev;

@@ -13,8 +13,12 @@ struct effective {
 	__u32 taint;
 	__u32 audit;
 	__u32 found; /* at least one rule matched the object */
-	__u32 guarded; /* bpfboxd's own process or files: denied in every mode */
+	/* bpfboxd's own process or places: these accesses are denied in every mode */
+	__u32 guarded;
 };
+
+/* Every access: bpfboxd's process, its /proc, a signal or ptrace to it. */
+#define BPFBOX_GUARD_ALL 0xffffffffU
 
 static __always_inline __u32 access_in_state(const struct bpfbox_access *a, __u64 state)
 {
@@ -39,7 +43,7 @@ static __always_inline __u32 decide(struct bpfbox_task *task, __u32 mode,
 {
 	__u32 d = 0;
 
-	if (eff->guarded)
+	if (eff->guarded & requested)
 		return BPFBOX_DECISION_DENY;
 	if (!eff->found) {
 		d = (task->flags & BPFBOX_TASK_TAINTED) ? BPFBOX_DECISION_DENY :

@@ -113,7 +113,10 @@ static __always_inline void own_id_of(struct own_id *id, struct dentry *dentry)
 	id->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
 }
 
-/* The SUBTREE rule of a directory, and (`guard`) whether it is one of bpfboxd's subtrees. */
+/*
+ * The SUBTREE rule of a directory, and (`guard`) what bpfboxd's protection
+ * of the subtree denies.
+ */
 static __always_inline void add_subtree_rules(struct effective *eff, const struct subject *s,
 					      __u64 ino, __u32 dev, bool guard)
 {
@@ -122,18 +125,22 @@ static __always_inline void add_subtree_rules(struct effective *eff, const struc
 		.dev = dev,
 		.scope = BPFBOX_SCOPE_SUBTREE,
 	};
+	__u32 *denied;
 
 	if (!inode_may_have_rules(ino, dev))
 		return;
 	add_fs_rule_of(eff, s->rules, BPFBOX_SCOPE_SUBTREE, ino, dev, 0, s->task->state);
-	if (guard && bpf_map_lookup_elem(&protected, &pkey))
-		eff->guarded = 1;
+	if (!guard)
+		return;
+	denied = bpf_map_lookup_elem(&protected, &pkey);
+	if (denied)
+		eff->guarded |= *denied;
 }
 
 /*
  * The rules of the object itself: its inode (INODE, and SUBTREE when it is
  * a directory with a subtree rule), its name in its directory (CHILD), and,
- * for modifying accesses (`guard`), whether it is one of bpfboxd's places.
+ * for modifying accesses (`guard`), what bpfboxd's protection of it denies.
  * `id` is the object's inode, `dentry` a plain value.
  */
 static __always_inline void collect_own_rules(struct effective *eff, const struct subject *s,
@@ -148,6 +155,7 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 	};
 	struct inode *dir;
 	struct dentry *parent;
+	__u32 *denied;
 	__u64 dir_ino;
 	__u32 dir_dev;
 
@@ -169,8 +177,9 @@ static __always_inline void collect_own_rules(struct effective *eff, const struc
 		 * walk. add_subtree_rules() asks the filter again: without that
 		 * branch between the two protected lookups clang ORs their
 		 * results, two pointers, which the verifier refuses */
-		if (guard && bpf_map_lookup_elem(&protected, &pkey))
-			eff->guarded = 1;
+		denied = guard ? bpf_map_lookup_elem(&protected, &pkey) : NULL;
+		if (denied)
+			eff->guarded |= *denied;
 		add_subtree_rules(eff, s, id->ino, id->dev, guard);
 	}
 	if (!(s->profile->flags & BPFBOX_PROFILE_HAS_CHILD_RULES))

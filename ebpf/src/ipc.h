@@ -38,7 +38,7 @@ static __always_inline __u32 check_task(struct subject *s, __u32 hook, struct ta
 
 	key.object = other ? other->profile_id : 0;
 	if (tgid == daemon_tgid()) {
-		eff.guarded = 1;
+		eff.guarded = BPFBOX_GUARD_ALL;
 	} else {
 		rule = bpf_map_lookup_elem(&ipc_rules, &key);
 		if (rule)

@@ -42,9 +42,6 @@ static __always_inline __u32 daemon_tgid(void)
 	return c ? c->daemon_tgid : 0;
 }
 
-#define BPFBOX_FS_MODIFY                                                                          \
-	(BPFBOX_FS_WRITE | BPFBOX_FS_APPEND | BPFBOX_FS_SETATTR | BPFBOX_FS_RM | BPFBOX_FS_LINK)
-
 /*
  * Pipes, sockets and anonymous inodes (eventfd, epoll, …) have no path a
  * rule could name; sockets are judged by the socket hooks, and pipes and the
@@ -134,17 +131,18 @@ static __always_inline __u32 check_object(struct subject *s, __u32 hook, struct 
 
 	target = add_proc_rules(&eff, s, inode, magic);
 	if (target && target == daemon_tgid())
-		eff.guarded = 1;
+		eff.guarded = BPFBOX_GUARD_ALL;
 	else if (!target)
 		/* an entry being removed or renamed away is never met again under
 		 * this key: looking it up and storing it would be wasted work */
-		collect_fs_rules_cached(&eff, s, dentry, inode, mnt, access & BPFBOX_FS_MODIFY,
+		collect_fs_rules_cached(&eff, s, dentry, inode, mnt, access & BPFBOX_PROTECT_ALL,
 					access != BPFBOX_FS_RM, direct);
 
 	decision = decide(s->task, s->profile->mode, &eff, access);
 	count_decision(decision);
 	if (decision & BPFBOX_DECISION_REPORTED)
-		report_object(s->task, hook, access, decision, dentry, file, target, eff.guarded);
+		report_object(s->task, hook, access, decision, dentry, file, target,
+			      eff.guarded & access);
 	return decision;
 }
 

@@ -48,7 +48,16 @@ impl Mounts {
     /// The identity of the object `path` names, following symlinks (a rule
     /// names what the path resolves to, as open() would).
     pub fn identity(&self, path: &Path) -> io::Result<InodeKey> {
-        let (ino, mnt_id) = statx_ino_mnt(path)?;
+        self.identity_with(path, 0)
+    }
+
+    /// The identity of a symbolic link itself, not of what it points to.
+    pub fn link_identity(&self, path: &Path) -> io::Result<InodeKey> {
+        self.identity_with(path, libc::AT_SYMLINK_NOFOLLOW)
+    }
+
+    fn identity_with(&self, path: &Path, flags: libc::c_int) -> io::Result<InodeKey> {
+        let (ino, mnt_id) = statx_ino_mnt(path, flags)?;
         let dev = self.devs.get(&mnt_id).copied().ok_or_else(|| {
             io::Error::other(format!(
                 "{}: mount {mnt_id} is not in mountinfo",
@@ -59,7 +68,7 @@ impl Mounts {
     }
 }
 
-fn statx_ino_mnt(path: &Path) -> io::Result<(u64, u64)> {
+fn statx_ino_mnt(path: &Path, flags: libc::c_int) -> io::Result<(u64, u64)> {
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
     let mut stx = MaybeUninit::<libc::statx>::zeroed();
@@ -68,7 +77,7 @@ fn statx_ino_mnt(path: &Path) -> io::Result<(u64, u64)> {
         libc::statx(
             libc::AT_FDCWD,
             c_path.as_ptr(),
-            libc::AT_STATX_SYNC_AS_STAT,
+            libc::AT_STATX_SYNC_AS_STAT | flags,
             libc::STATX_INO | libc::STATX_MNT_ID,
             stx.as_mut_ptr(),
         )

@@ -103,13 +103,19 @@ impl PolicySource {
         &self.view
     }
 
-    /// Reads the directory and compiles it at `now`.
+    /// Reads the directory and compiles it at `now`. A directory that
+    /// anyone but root could have changed (it or a directory above it) is
+    /// refused.
     ///
     /// A file with errors is reported, and its last good version stays in
     /// force; a bad file never seen good confines its executable (when its
     /// `profile` key could be read) with nothing allowed until it is fixed:
     /// a typo must not unconfine an app. A deleted file's profile goes.
     pub fn load(&mut self, now: &Now) -> anyhow::Result<CompiledPolicy> {
+        // a directory someone else could have filled is no policy: the
+        // last one applied stays in force (at start, the daemon stops)
+        crate::guard::check_only_root_could_change(&self.dir)
+            .context("refusing the policy directory")?;
         let mut report = bpfbox_policy::load_dir(&self.dir);
         crate::kernel::symbols::check(&mut report);
         bpfbox_policy::check_executable_links(&mut report);

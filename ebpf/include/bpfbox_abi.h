@@ -156,6 +156,16 @@
 #define BPFBOX_HOOK_UNIX_MAY_SEND 31
 #define BPFBOX_HOOK_PTRACE_TRACEME 32
 #define BPFBOX_HOOK_SELF_PROTECT 33
+/* other ways to act on a process, guarded for bpfboxd's (self.h) */
+#define BPFBOX_HOOK_TASK_SETRLIMIT 34
+#define BPFBOX_HOOK_TASK_SETNICE 35
+#define BPFBOX_HOOK_TASK_SETIOPRIO 36
+#define BPFBOX_HOOK_TASK_SETSCHEDULER 37
+#define BPFBOX_HOOK_TASK_MOVEMEMORY 38
+#define BPFBOX_HOOK_TASK_SETPGID 39
+#define BPFBOX_HOOK_FILE_SEND_SIGIOTASK 40
+#define BPFBOX_HOOK_IO_URING_SETUP 41 /* inode_init_security_anon of "[io_uring]" */
+#define BPFBOX_HOOK_URING_OVERRIDE_CREDS 42
 
 /*
  * bpfbox_fs_key.scope. bpfbox resolved every path to an inode once, so a file

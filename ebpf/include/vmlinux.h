@@ -122,6 +122,7 @@ struct pid {
 };
 
 struct task_struct {
+	unsigned int flags; /* PF_* */
 	pid_t pid;
 	pid_t tgid;
 	char comm[16];
@@ -161,6 +162,8 @@ struct user_namespace;
 struct iattr;
 struct sockaddr;
 struct msghdr;
+struct rlimit;
+struct fown_struct;
 /* Only tested for existence: 6.3 added it to the setattr/xattr hooks. */
 struct mnt_idmap {
 	int _unused;
@@ -176,6 +179,11 @@ struct mnt_idmap {
 #define FMODE_EXEC 0x20
 #define FMODE_CREATED 0x100000
 #define FMODE_BACKING (1 << 24) /* 6.5+: a struct backing_file */
+/* in f_flags, not f_mode: how an exec (and uselib on 6.1) opens its files */
+#define __FMODE_EXEC 0x20
+/* task_struct.flags */
+#define PF_IO_WORKER 0x00000010 /* io_uring's worker and SQPOLL threads */
+#define PF_DUMPCORE 0x00000200 /* the thread writing its process's core dump */
 /* f_flags (include/uapi/asm-generic/fcntl.h) */
 #define O_APPEND 02000
 

@@ -59,6 +59,15 @@ pub const LSM_PROGRAMS: &[&str] = &[
     "unix_may_send",
     "capable",
     "bpf",
+    "task_setrlimit",
+    "task_setnice",
+    "task_setioprio",
+    "task_setscheduler",
+    "task_movememory",
+    "task_setpgid",
+    "file_send_sigiotask",
+    "inode_init_security_anon",
+    "uring_override_creds",
 ];
 
 /// The LSM hook a program of [`LSM_PROGRAMS`] attaches to.

@@ -58,14 +58,29 @@ pub fn flag_names(bits: u32, names: &[(u32, &str)]) -> String {
     }
 }
 
-/// Whether an event came from a signal or ptrace hook: their access bits are
-/// IPC words, whatever the event's kind (self-protection shares hooks).
+/// The hooks that guard bpfboxd's process against other ways of acting on
+/// it than signals and ptrace (ebpf/src/self.h): what the event says was
+/// attempted.
+const TASK_GUARDS: &[(u32, &str)] = &[
+    (abi::HOOK_TASK_SETRLIMIT, "setrlimit"),
+    (abi::HOOK_TASK_SETNICE, "setnice"),
+    (abi::HOOK_TASK_SETIOPRIO, "setioprio"),
+    (abi::HOOK_TASK_SETSCHEDULER, "setscheduler"),
+    (abi::HOOK_TASK_MOVEMEMORY, "movememory"),
+    (abi::HOOK_TASK_SETPGID, "setpgid"),
+    (abi::HOOK_FILE_SEND_SIGIOTASK, "sigio"),
+];
+
+/// Whether an event came from a hook that acts on a process (a signal,
+/// ptrace, or one of the other ways guarded for bpfboxd): its object is a
+/// process, and its access bits, if any, are IPC words, whatever the
+/// event's kind (self-protection shares hooks).
 #[must_use]
 pub fn is_task_hook(hook: u32) -> bool {
     matches!(
         hook,
         abi::HOOK_TASK_KILL | abi::HOOK_PTRACE | abi::HOOK_PTRACE_TRACEME
-    )
+    ) || TASK_GUARDS.iter().any(|(h, _)| *h == hook)
 }
 
 /// The event's kind as a word and the names of its access bits.
@@ -79,9 +94,18 @@ pub fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
         abi::EVENT_CAP => ("capability", event.detail.to_string()),
         abi::EVENT_BPF => ("bpf", "bpf".into()),
         abi::EVENT_SELF_PROTECT if is_task_hook(event.hook) => {
-            ("self-protect", flag_names(event.access, IPC_ACCESS))
+            let guarded = TASK_GUARDS.iter().find(|(h, _)| *h == event.hook);
+            let access = guarded.map_or_else(
+                || flag_names(event.access, IPC_ACCESS),
+                |(_, word)| (*word).to_owned(),
+            );
+            ("self-protect", access)
         }
         abi::EVENT_SELF_PROTECT => ("self-protect", flag_names(event.access, FS_ACCESS)),
+        abi::EVENT_IO_URING if event.hook == abi::HOOK_URING_OVERRIDE_CREDS => {
+            ("io_uring", "personality".into())
+        }
+        abi::EVENT_IO_URING => ("io_uring", "setup".into()),
         _ => ("unknown", format!("{:#x}", event.access)),
     }
 }

@@ -66,7 +66,16 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
 
 /*
  * One step up from (dentry, mnt): to the parent directory, or from the root
- * of a mount to the directory it is mounted on. False at the top.
+ * of a mount to the directory it is mounted on, as the kernel's own path
+ * walk (d_path) goes. False at the top. Hooks without a mount (the inode_*
+ * hooks) walk up to the root of the object's file system.
+ *
+ * A dentry can lie outside its mount's tree (open_by_handle_at through a
+ * bind mount of a directory, a file opened before a bind mount was made):
+ * its walk reaches the file system's root without passing the mount's
+ * root. That path goes through no mount point, so the walk stops there;
+ * crossing to the mount point would judge the file as if it were inside
+ * the mount's tree.
  */
 static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mnt)
 {
@@ -74,15 +83,13 @@ static __always_inline bool walk_up(struct dentry **dentry, struct vfsmount **mn
 	struct mount *m, *up;
 
 	/* each read is a helper call: d_parent once */
-	if (*mnt && d != BPF_CORE_READ(*mnt, mnt_root)) {
+	if (!*mnt || d != BPF_CORE_READ(*mnt, mnt_root)) {
 		parent = BPF_CORE_READ(d, d_parent);
-		if (d != parent) {
-			*dentry = parent;
-			return true;
-		}
+		if (d == parent)
+			return false;
+		*dentry = parent;
+		return true;
 	}
-	if (!*mnt)
-		return false; /* hooks without a mount stop at the fs root */
 	m = real_mount(*mnt);
 	up = BPF_CORE_READ(m, mnt_parent);
 	if (!up || up == m)

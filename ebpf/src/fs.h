@@ -3,16 +3,23 @@
 #ifndef __BPFBOX_FS_H
 #define __BPFBOX_FS_H
 
-/* bpfbox's open-time mapping: append is its own access, distinct from write. */
+/*
+ * bpfbox's open-time mapping: append is its own access, distinct from
+ * write. An exec opens the program, a script's interpreter and the ELF
+ * loader with __FMODE_EXEC, which the kernel keeps in f_flags (never in
+ * f_mode on 6.1 or 6.12): a script is not mapped executable, so this is
+ * the only place its exec shows.
+ */
 static __always_inline __u32 open_access(const struct file *file, fmode_t mode)
 {
+	__u32 flags = file->f_flags;
 	__u32 access = 0;
 
 	if (mode & FMODE_READ)
 		access |= BPFBOX_FS_READ;
 	if (mode & FMODE_WRITE)
-		access |= (file->f_flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
-	if (mode & FMODE_EXEC)
+		access |= (flags & O_APPEND) ? BPFBOX_FS_APPEND : BPFBOX_FS_WRITE;
+	if ((mode & FMODE_EXEC) || (flags & __FMODE_EXEC))
 		access |= BPFBOX_FS_EXEC;
 	return access;
 }
@@ -33,12 +40,19 @@ int BPF_PROG(file_open, struct file *file, int ret)
 	 * VFS too skips permission checks on a file it just created */
 	if (mode & FMODE_CREATED)
 		return 0;
+	/* overlayfs opening a layer's file (6.5+) for an open of its own
+	 * object, which was judged (io_uring's threads get here too) */
+	if (bpf_core_type_exists(struct backing_file) && (mode & FMODE_BACKING))
+		return 0;
 	access = open_access(file, mode);
 	if (!access)
 		return 0;
 	return verdict(check_object(&s, BPFBOX_HOOK_FILE_OPEN, file->f_path.dentry,
 				    file->f_path.mnt, access, file, true));
 }
+
+#define TIOCSTI 0x5412
+#define TIOCLINUX 0x541C
 
 SEC("lsm/file_ioctl")
 int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
@@ -49,6 +63,18 @@ int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg,
 		return ret;
 	if (!current_subject(&s))
 		return 0;
+	/*
+	 * Faking input on a terminal (TIOCSTI, and the console's paste of
+	 * TIOCLINUX) types commands into whatever reads it: the unconfined
+	 * shell that started the program. Denied in every mode, whatever the
+	 * ioctl rules say; 6.1 still allows TIOCSTI by default.
+	 */
+	if (cmd == TIOCSTI || cmd == TIOCLINUX) {
+		count(BPFBOX_STAT_DENIED);
+		report_object(s.task, BPFBOX_HOOK_FILE_IOCTL, BPFBOX_FS_IOCTL, BPFBOX_DECISION_DENY,
+			      file->f_path.dentry, NULL, 0, false);
+		return -EPERM;
+	}
 	return verdict(check_object(&s, BPFBOX_HOOK_FILE_IOCTL, file->f_path.dentry,
 				    file->f_path.mnt, BPFBOX_FS_IOCTL, NULL, true));
 }

@@ -6,11 +6,14 @@
 /*
  * False for unconfined tasks and disabled profiles: nothing to check.
  *
- * Also false while the kernel acts for the task under other credentials
- * (override_creds): overlayfs opens, stats and changes the files of its
- * layers that way, after the hooks have checked the task's own request on
- * the overlay object. Checking the layer again would judge a path the task
- * never named (on a layer no rule can name).
+ * Also false while overlayfs acts for the task under its mounter's
+ * credentials (override_creds): it opens, stats and changes the files of
+ * its layers that way, after the hooks have checked the task's own request
+ * on the overlay object, and judging the layer again would judge a path the
+ * task never named. Other credentials are no reason to step aside: a core
+ * dump is written under a copy of the task's credentials (PF_DUMPCORE),
+ * and io_uring's threads run requests under the submitter's or a
+ * registered personality's (PF_IO_WORKER); both are judged like the task.
  */
 static __always_inline bool current_subject(struct subject *s)
 {
@@ -21,7 +24,10 @@ static __always_inline bool current_subject(struct subject *s)
 	 * without task storage is unconfined (task.h), and one acting under
 	 * other credentials is not judged here.
 	 */
-	if (!current->bpf_storage || current->cred != current->real_cred)
+	if (!current->bpf_storage)
+		return false;
+	if (current->cred != current->real_cred &&
+	    !(current->flags & (PF_DUMPCORE | PF_IO_WORKER)))
 		return false;
 	s->current = current;
 	s->task = bpf_task_storage_get(&task_state, current, 0, 0);

@@ -142,6 +142,19 @@ int BPF_PROG(task_alloc, struct task_struct *new, unsigned long clone_flags, int
 	child->flags = parent->flags;
 	child->exe_ino = parent->exe_ino;
 	child->exe_dev = parent->exe_dev;
+	/*
+	 * io_uring's worker and SQPOLL threads run requests of every thread of
+	 * the process, for as long as the ring lives: whatever their creator's
+	 * taint and contexts were then, they act with the least access the
+	 * profile allows (tainted, outside every context), so a ring never
+	 * does more than its submitters could after tainting.
+	 */
+	if (new->flags & PF_IO_WORKER) {
+		child->flags |= BPFBOX_TASK_TAINTED;
+		child->state = 0;
+		__builtin_memset(child->depth, 0, sizeof(child->depth));
+		return 0;
+	}
 	if (clone_flags & CLONE_THREAD) {
 		/* a new thread starts outside the functions its creator is in */
 		child->state = 0;

@@ -49,6 +49,8 @@
  * just replaced) starts tainted, with no context: the least it may do.
  */
 #define BPFBOX_PROFILE_EXE_PROBED (1U << 2)
+/* `io_uring = true`: its tasks may make io_uring instances */
+#define BPFBOX_PROFILE_IO_URING (1U << 3)
 
 /* bpfbox_task.flags */
 #define BPFBOX_TASK_TAINTED (1U << 0)
@@ -111,6 +113,9 @@
 #define BPFBOX_EVENT_BPF 6
 /* a confined task went for bpfboxd or its files (always denied) */
 #define BPFBOX_EVENT_SELF_PROTECT 7
+/* io_uring: a ring made without the profile's `io_uring = true`, or a
+ * request under another registered personality (always denied) */
+#define BPFBOX_EVENT_IO_URING 8
 
 /*
  * bpfbox_event.flags. Full paths come from bpf_d_path, which the kernel

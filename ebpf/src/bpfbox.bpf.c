@@ -4,8 +4,9 @@
  * maps without static linking. Each included header is one concern; the
  * hooks live in process.h (tracking), fs.h, dir.h and attr.h (files),
  * proc.h (/proc/<pid>), ipc.h (signals, ptrace), net.h (sockets), cap.h
- * (capabilities), self.h (bpf(2)) and func.h (function contexts: uprobes
- * and kprobes).
+ * (capabilities), self.h (bpfboxd's own process: bpf(2) and every other
+ * way to act on it), uring.h (io_uring) and func.h (function contexts:
+ * uprobes and kprobes).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -32,6 +33,7 @@
 #include "net.h"
 #include "cap.h"
 #include "self.h"
+#include "uring.h"
 #include "func.h"
 
 /* GPL: the LSM, task storage and bpf_d_path helpers require it. */

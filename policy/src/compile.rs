@@ -277,6 +277,9 @@ pub fn compile(
         if out.contexts.iter().any(own) {
             flags |= abi::PROFILE_EXE_PROBED;
         }
+        if p.io_uring {
+            flags |= abi::PROFILE_IO_URING;
+        }
         out.profiles.insert(
             id,
             abi::Profile {

@@ -220,6 +220,8 @@ pub enum Request {
         /// Which.
         cap: Capability,
     },
+    /// Making an io_uring instance (`io_uring_setup`).
+    IoUring,
 }
 
 /// Why a decision came out as it did, in terms of rule ids.
@@ -257,6 +259,11 @@ pub enum Reason {
         /// The requested bits no rule grants.
         missing: u32,
     },
+    /// io_uring: the profile's `io_uring` key decides, whatever the taint.
+    IoUring {
+        /// `io_uring = true`.
+        allowed: bool,
+    },
 }
 
 /// A decision and its explanation.
@@ -284,6 +291,10 @@ impl fmt::Display for Verdict {
                 "default: no rule covers it and the process is not tainted"
             ),
             Reason::OwnProc => write!(f, "a process's own /proc entry"),
+            Reason::IoUring { allowed: true } => write!(f, "the profile allows io_uring"),
+            Reason::IoUring { allowed: false } => {
+                write!(f, "the profile does not allow io_uring (`io_uring = true`)")
+            }
             Reason::NotTainted { matched } => {
                 write!(
                     f,
@@ -407,6 +418,20 @@ impl Policy {
         let (requested, keys): (u32, BTreeMap<MatchKey, Vec<Hit>>) = match request {
             Request::Fs { path, access } => {
                 (access.bits(), self.fs_hits(p, &path.to_string_lossy()))
+            }
+            Request::IoUring => {
+                // the profile's key alone, whatever the taint (ebpf/src/uring.h)
+                let bits = match (p.io_uring, p.mode) {
+                    (true, _) => abi::DECISION_ALLOW,
+                    (false, Mode::Complain) => abi::DECISION_COMPLAIN,
+                    (false, _) => abi::DECISION_DENY,
+                };
+                let decision = Decision {
+                    bits,
+                    tainted_after: tainted,
+                };
+                let allowed = p.io_uring;
+                return verdict(decision, Reason::IoUring { allowed });
             }
             Request::Proc {
                 target: TaskTarget::SameProcess,

@@ -339,6 +339,9 @@ pub struct Profile {
     pub mode: Mode,
     /// `taint_on_exec`, if written. See [`Profile::taints_on_exec`].
     pub taint_on_exec: Option<bool>,
+    /// `io_uring` (default false): whether its processes may make io_uring
+    /// instances at all (docs/policy.md, "io_uring").
+    pub io_uring: bool,
     /// `[[fs]]`
     pub fs: Vec<Rule<Fs>>,
     /// `[[net]]`
@@ -384,6 +387,7 @@ impl Profile {
             icon: None,
             mode: Mode::Enforce,
             taint_on_exec: None,
+            io_uring: false,
             fs: Vec::new(),
             net: Vec::new(),
             signal: Vec::new(),

@@ -39,6 +39,7 @@ pub const TOP_KEYS: &[&str] = &[
     "icon",
     "mode",
     "taint_on_exec",
+    "io_uring",
     "fs",
     "net",
     "signal",
@@ -149,6 +150,7 @@ pub(crate) fn parse_document(text: &str, origin: &Path) -> Parsed {
                 profile.taint_on_exec = d.boolean(key, item);
                 taint_on_exec_span = key_span;
             }
+            "io_uring" => profile.io_uring = d.boolean(key, item).unwrap_or(false),
             "fs" => profile.fs = d.rules(RuleKind::Fs, item, fs_object),
             "net" => profile.net = d.rules(RuleKind::Net, item, net_object),
             "signal" => profile.signal = d.rules(RuleKind::Signal, item, signal_object),

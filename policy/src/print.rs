@@ -45,6 +45,9 @@ pub fn print(profile: &Profile) -> String {
             if taint { "true" } else { "false" },
         );
     }
+    if profile.io_uring {
+        line(&mut out, "io_uring", "true");
+    }
     for rule in &profile.fs {
         let files: Vec<&str> = rule.object.files.iter().map(|p| p.as_str()).collect();
         table(&mut out, "fs", rule, |out| {

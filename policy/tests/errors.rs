@@ -41,7 +41,7 @@ fn unknown_top_level_key_lists_the_valid_keys() {
     assert_eq!(
         problem("profile = '/bin/ls'\nprofil = 'x'\n"),
         "/policy/app.toml:2:1: error: unknown key `profil` in the top level; expected one of: \
-         profile, name, description, desktop_id, icon, mode, taint_on_exec, fs, net, signal, proc, ptrace, capability"
+         profile, name, description, desktop_id, icon, mode, taint_on_exec, io_uring, fs, net, signal, proc, ptrace, capability"
     );
 }
 

@@ -164,7 +164,7 @@ fn profile() -> impl Strategy<Value = Profile> {
     (
         meta,
         modes,
-        option::of(any::<bool>()),
+        (option::of(any::<bool>()), any::<bool>()),
         fs,
         net,
         signal,
@@ -176,7 +176,7 @@ fn profile() -> impl Strategy<Value = Profile> {
             |(
                 (exe, name, description, desktop_id, icon),
                 mode,
-                taint_on_exec,
+                (taint_on_exec, io_uring),
                 fs,
                 net,
                 signal,
@@ -192,6 +192,7 @@ fn profile() -> impl Strategy<Value = Profile> {
                     icon,
                     mode,
                     taint_on_exec,
+                    io_uring,
                     fs,
                     net,
                     signal,

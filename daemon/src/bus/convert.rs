@@ -54,6 +54,7 @@ pub fn object_words(record: &EventRecord, view: &PolicyView) -> String {
             format!("process {tgid} ({who})")
         }
         Object::Capability(cap) => record::capability_name(*cap),
+        Object::None if record.kind == Kind::IoUring => "io_uring".into(),
         Object::None => String::new(),
     }
 }
@@ -71,6 +72,13 @@ fn access_words(record: &EventRecord) -> Vec<String> {
 fn reason(record: &EventRecord) -> String {
     if record.kind == Kind::SelfProtect {
         return "bpfboxd's own process and files are out of reach of every confined process".into();
+    }
+    if record.kind == Kind::IoUring {
+        return if record.access.contains("personality") {
+            "no confined process may run io_uring requests under other credentials (a registered personality)".into()
+        } else {
+            "the profile does not allow io_uring (`io_uring = true`)".into()
+        };
     }
     if record.decision & (abi::DECISION_DENY | abi::DECISION_COMPLAIN) != 0 {
         "no enabled rule of the profile allows this access, and the process is enforced \

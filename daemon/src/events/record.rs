@@ -35,6 +35,8 @@ pub enum Kind {
     Bpf,
     /// A confined task went for bpfboxd, its binary or its policy.
     SelfProtect,
+    /// io_uring: a ring the profile does not allow, or a personality.
+    IoUring,
     /// A kind this daemon does not know (a newer kernel side).
     Unknown(u32),
 }
@@ -52,6 +54,7 @@ impl Kind {
             Self::Capability => "capability",
             Self::Bpf => "bpf",
             Self::SelfProtect => "self-protect",
+            Self::IoUring => "io_uring",
             Self::Unknown(_) => "unknown",
         }
     }
@@ -72,6 +75,7 @@ impl Kind {
             abi::EVENT_CAP => Self::Capability,
             abi::EVENT_BPF => Self::Bpf,
             abi::EVENT_SELF_PROTECT => Self::SelfProtect,
+            abi::EVENT_IO_URING => Self::IoUring,
             other => Self::Unknown(other),
         }
     }
@@ -293,7 +297,7 @@ fn object_of(kind: Kind, event: &abi::Event) -> Object {
         Kind::Capability => Object::Capability(event.detail),
         Kind::Signal | Kind::Ptrace => task_object(event),
         Kind::SelfProtect if words::is_task_hook(event.hook) => task_object(event),
-        Kind::Bpf => Object::None,
+        Kind::Bpf | Kind::IoUring => Object::None,
         Kind::Fs | Kind::Proc | Kind::SelfProtect | Kind::Unknown(_) => {
             let text = event
                 .path()

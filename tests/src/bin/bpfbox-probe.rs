@@ -18,13 +18,22 @@
 //! socket unix|inet|inet6 stream|dgram     socketpair
 //! tcp-connect PORT (127.0.0.1)    unix-connect PATH   tcp-listen PORT
 //! fd-reopen PATH (open O_PATH, then reopen via /proc/self/fd)
-//! uring-open PATH (openat through io_uring)
+//! uring-open PATH (openat through io_uring; -worker: on an io-wq worker,
+//!   -sqpoll: by the SQPOLL thread, -personality: under a registered one)
 //! fork-open PATH MODE (a forked child opens)
 //! thread-taint TAINT_FILE SECRET (a thread taints itself; see below)
 //! exec PROGRAM [ARGS…] (replace this process; must be last)
 //! sleep SECONDS
 //! wait-line (until a line arrives on stdin: the test's go-ahead)
+//! prlimit PID   renice PID   ioprio PID   setaffinity PID   migrate-pages PID
+//! sigio-kill PID (SIGKILL through a descriptor's owner; fails if PID died)
+//! tiocsti   tiocgwinsz (on a new pseudo-terminal)
+//! truncate-path PATH (truncate(2))   handle-open MOUNT_DIR PATH
+//! dump-core DIR (a core dump in DIR)
 //! ```
+
+#[path = "bpfbox-probe/attacks.rs"]
+mod attacks;
 
 use std::{
     ffi::CString,
@@ -101,7 +110,10 @@ fn run(op: &[&str]) -> u8 {
         }
         ["unix-connect", path] => report(UnixStream::connect(path).map(drop)),
         ["fd-reopen", path] => report(fd_reopen(path)),
-        ["uring-open", path] => report(uring_open(path)),
+        ["uring-open", path] => report(uring_open(path, Uring::Plain)),
+        ["uring-open-worker", path] => report(uring_open(path, Uring::Worker)),
+        ["uring-open-sqpoll", path] => report(uring_open(path, Uring::Sqpoll)),
+        ["uring-open-personality", path] => report(uring_open(path, Uring::Personality)),
         ["flood", count, path] => flood(count.parse().unwrap_or(0), path),
         ["churn", count, dir] => report(churn(count.parse().unwrap_or(0), dir)),
         ["open-renamed", old, new] => open_renamed(old, new),
@@ -109,6 +121,17 @@ fn run(op: &[&str]) -> u8 {
         ["thread-taint", taint, secret] => thread_taint(taint, secret),
         ["exec", program, rest @ ..] => report(exec(program, rest)),
         ["wait-line"] => report(io::stdin().read_line(&mut String::new()).map(drop)),
+        ["prlimit", pid] => report(attacks::prlimit(pid)),
+        ["renice", pid] => report(attacks::renice(pid)),
+        ["ioprio", pid] => report(attacks::ioprio(pid)),
+        ["setaffinity", pid] => report(attacks::setaffinity(pid)),
+        ["migrate-pages", pid] => report(attacks::migrate_pages(pid)),
+        ["sigio-kill", pid] => report(attacks::sigio_kill(pid)),
+        ["tiocsti"] => report(attacks::tiocsti()),
+        ["tiocgwinsz"] => report(attacks::tiocgwinsz()),
+        ["truncate-path", path] => report(attacks::truncate_path(path)),
+        ["handle-open", dir, path] => report(attacks::handle_open(dir, path)),
+        ["dump-core", dir] => report(attacks::dump_core(dir)),
         ["sleep", secs] => {
             std::thread::sleep(std::time::Duration::from_secs(secs.parse().unwrap_or(1)));
             0
@@ -238,13 +261,38 @@ fn fd_reopen(path: &str) -> io::Result<()> {
     result
 }
 
+/// How an openat goes through io_uring.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Uring {
+    /// As the kernel likes: inline in the task, else on an io-wq worker.
+    Plain,
+    /// Always on an io-wq worker (IOSQE_ASYNC).
+    Worker,
+    /// Submitted by the ring's SQPOLL thread.
+    Sqpoll,
+    /// Under a personality registered first (IORING_REGISTER_PERSONALITY).
+    Personality,
+}
+
 /// openat through io_uring: a different code path to the same hook.
-fn uring_open(path: &str) -> io::Result<()> {
+fn uring_open(path: &str, how: Uring) -> io::Result<()> {
     let p = cstr(path);
-    let mut ring = io_uring::IoUring::new(2)?;
-    let open = io_uring::opcode::OpenAt::new(io_uring::types::Fd(libc::AT_FDCWD), p.as_ptr())
+    let mut ring = if how == Uring::Sqpoll {
+        io_uring::IoUring::builder().setup_sqpoll(1000).build(2)?
+    } else {
+        io_uring::IoUring::new(2)?
+    };
+    let mut open = io_uring::opcode::OpenAt::new(io_uring::types::Fd(libc::AT_FDCWD), p.as_ptr())
         .flags(libc::O_RDONLY)
         .build();
+    match how {
+        Uring::Worker => open = open.flags(io_uring::squeue::Flags::ASYNC),
+        Uring::Personality => {
+            let personality = ring.submitter().register_personality()?;
+            open = open.personality(personality);
+        }
+        Uring::Plain | Uring::Sqpoll => {}
+    }
     // SAFETY: the path outlives the submission, which we wait for.
     unsafe { ring.submission().push(&open) }.map_err(io::Error::other)?;
     ring.submit_and_wait(1)?;

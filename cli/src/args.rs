@@ -1,10 +1,14 @@
 // The command line of `bpfbox`. build.rs includes this file too, to write
 // the man page and the shell completions at build time, so it may use only
-// clap and std.
+// clap, std and bpfbox-policy (the words of rule kinds and modes).
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use bpfbox_policy::{Mode, RuleKind};
+use clap::{
+    builder::{PossibleValue, PossibleValuesParser, TypedValueParser},
+    Args, Parser, Subcommand, ValueEnum,
+};
 
 /// What `bpfbox` exits with; docs/cli.md and the man page list the same.
 pub const EXIT_STATUS: &str = "\
@@ -71,18 +75,13 @@ pub enum Command {
     /// Add a rule allowing something, in the words of the profile format.
     ///
     /// Example: bpfbox allow /usr/bin/gedit fs file=~/Notes/** access=read,write
-    #[command(after_long_help = "\
-KIND is fs, net, signal, proc, ptrace or capability. Each KEY=VALUE is a key
-of that kind (docs/policy.md): commas separate several values, and a key
-given twice gets both. `~` stands for every user's home directory.
-
-  bpfbox allow gedit fs file=~/Notes/** access=read,write
-  bpfbox allow /usr/bin/curl net family=inet,inet6 operation=create,connect")]
+    #[command(after_long_help = allow_help())]
     Allow {
         #[command(flatten)]
         app: App,
         /// The rule's kind.
-        kind: RuleKindArg,
+        #[arg(value_parser = rule_kinds())]
+        kind: RuleKind,
         /// The rule's keys, e.g. file=~/Notes/** access=read,write.
         #[arg(value_name = "KEY=VALUE", required = true)]
         keys: Vec<String>,
@@ -100,7 +99,8 @@ given twice gets both. `~` stands for every user's home directory.
         app: App,
         /// enforce: deny what no rule allows; complain: allow it and report
         /// it; disabled: check nothing.
-        mode: ModeArg,
+        #[arg(value_parser = modes())]
+        mode: Mode,
     },
     /// Show the events bpfboxd reported (denials, complaints, audits).
     Log {
@@ -180,32 +180,45 @@ pub struct Learn {
     pub command: Vec<String>,
 }
 
-/// Rule kinds, as the profile format names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RuleKindArg {
-    /// Files.
-    Fs,
-    /// Sockets.
-    Net,
-    /// Signals to other processes.
-    Signal,
-    /// `/proc/<pid>` of other processes.
-    Proc,
-    /// Tracing other processes.
-    Ptrace,
-    /// Linux capabilities.
-    Capability,
+/// Rule kinds, as the profile format names them (the policy crate's words).
+fn rule_kinds() -> impl TypedValueParser<Value = RuleKind> {
+    let about = |kind| match kind {
+        RuleKind::Fs => "Files",
+        RuleKind::Net => "Sockets",
+        RuleKind::Signal => "Signals to other processes",
+        RuleKind::Proc => "`/proc/<pid>` of other processes",
+        RuleKind::Ptrace => "Tracing other processes",
+        RuleKind::Capability => "Linux capabilities",
+    };
+    PossibleValuesParser::new(RuleKind::ALL.map(|k| PossibleValue::new(k.word()).help(about(k))))
+        .map(|word| RuleKind::from_word(&word).expect("the parser passes only these words"))
 }
 
-/// Profile modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// Deny what no rule allows.
-    Enforce,
-    /// Allow it, and report it.
-    Complain,
-    /// Check nothing.
-    Disabled,
+/// Profile modes (the policy crate's words).
+fn modes() -> impl TypedValueParser<Value = Mode> {
+    let about = |mode| match mode {
+        Mode::Enforce => "Deny what no rule allows",
+        Mode::Complain => "Allow it, and report it",
+        Mode::Disabled => "Check nothing",
+    };
+    PossibleValuesParser::new(Mode::ALL.map(|m| PossibleValue::new(m.word()).help(about(m))))
+        .map(|word| Mode::from_word(&word).expect("the parser passes only these words"))
+}
+
+/// `bpfbox allow --help`'s closing text, naming every rule kind.
+fn allow_help() -> String {
+    let kinds = RuleKind::ALL.map(RuleKind::word);
+    let (last, others) = kinds.split_last().expect("there are rule kinds");
+    format!(
+        "\
+KIND is {} or {last}. Each KEY=VALUE is a key
+of that kind (docs/policy.md): commas separate several values, and a key
+given twice gets both. `~` stands for every user's home directory.
+
+  bpfbox allow gedit fs file=~/Notes/** access=read,write
+  bpfbox allow /usr/bin/curl net family=inet,inet6 operation=create,connect",
+        others.join(", ")
+    )
 }
 
 /// Shells with completion scripts.

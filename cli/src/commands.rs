@@ -4,11 +4,11 @@ use std::{collections::VecDeque, path::PathBuf};
 
 use anyhow::Context as _;
 use bpfbox_dbus::{names::BUS_NAME, options, EventInfo};
+use bpfbox_policy::{Mode, RuleKind};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
 use crate::{
-    args::{ModeArg, RuleKindArg},
     client::Client,
     error::{Code, Failure},
     output::{json, local_time, or_dash, table},
@@ -203,13 +203,13 @@ pub async fn set_enabled(
 pub async fn allow(
     client: &Client,
     app: &str,
-    kind: RuleKindArg,
+    kind: RuleKind,
     keys: &[String],
     as_json: bool,
 ) -> anyhow::Result<()> {
     let body = rule_body(keys)?;
     let found = client.resolve(app).await?;
-    let kind = kind_word(kind);
+    let kind = kind.word();
     // the daemon picks the id (`user-<kind>-<n>`) and returns it
     let id = client
         .profile(found.path)
@@ -241,9 +241,9 @@ pub async fn remove(client: &Client, app: &str, rule: &str, as_json: bool) -> an
     Ok(())
 }
 
-pub async fn mode(client: &Client, app: &str, mode: ModeArg, as_json: bool) -> anyhow::Result<()> {
+pub async fn mode(client: &Client, app: &str, mode: Mode, as_json: bool) -> anyhow::Result<()> {
     let found = client.resolve(app).await?;
-    let word = mode_word(mode);
+    let word = mode.word();
     client
         .profile(found.path)
         .await?
@@ -487,25 +487,6 @@ pub fn rule_body(words: &[String]) -> anyhow::Result<String> {
         doc[key.as_str()] = value;
     }
     Ok(doc.to_string())
-}
-
-fn kind_word(kind: RuleKindArg) -> &'static str {
-    match kind {
-        RuleKindArg::Fs => "fs",
-        RuleKindArg::Net => "net",
-        RuleKindArg::Signal => "signal",
-        RuleKindArg::Proc => "proc",
-        RuleKindArg::Ptrace => "ptrace",
-        RuleKindArg::Capability => "capability",
-    }
-}
-
-pub fn mode_word(mode: ModeArg) -> &'static str {
-    match mode {
-        ModeArg::Enforce => "enforce",
-        ModeArg::Complain => "complain",
-        ModeArg::Disabled => "disabled",
-    }
 }
 
 fn done(as_json: bool, value: &serde_json::Value, text: &str) {

@@ -141,6 +141,36 @@ mod tests {
     }
 
     #[test]
+    fn rule_kinds_and_modes_are_the_policys_words() {
+        use bpfbox_policy::{Mode, RuleKind};
+
+        for kind in RuleKind::ALL {
+            let cli = Cli::try_parse_from(["bpfbox", "allow", "a", kind.word(), "k=v"]).unwrap();
+            assert!(matches!(cli.command, Command::Allow { kind: k, .. } if k == kind));
+        }
+        for mode in Mode::ALL {
+            let cli = Cli::try_parse_from(["bpfbox", "mode", "a", mode.word()]).unwrap();
+            assert!(matches!(cli.command, Command::Mode { mode: m, .. } if m == mode));
+        }
+        let cmd = Cli::command();
+        let allow = cmd.find_subcommand("allow").unwrap();
+        let kinds: Vec<String> = allow
+            .get_arguments()
+            .find(|a| a.get_id() == "kind")
+            .unwrap()
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(kinds, RuleKind::ALL.map(RuleKind::word));
+        let help = allow.get_after_long_help().unwrap().to_string();
+        let first_line = help.lines().next().unwrap();
+        for kind in RuleKind::ALL {
+            assert!(first_line.contains(kind.word()), "{first_line}");
+        }
+    }
+
+    #[test]
     fn usage_errors_exit_with_2() {
         let err = Cli::try_parse_from(["bpfbox", "mode", "cat", "strict"]).unwrap_err();
         assert_eq!(err.exit_code(), 2);

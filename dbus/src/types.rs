@@ -7,6 +7,7 @@
 
 use std::{fmt, str::FromStr};
 
+use bpfbox_policy::{Mode as PolicyMode, RuleKind};
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Type, Value};
 
@@ -113,18 +114,17 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A closed vocabulary of a string field: an enum with `ALL`, `as_str`,
+/// `Display` and a `FromStr` whose error names the valid words. The words
+/// are the wire's own (`Name { Variant = "word", … }`), or, for what
+/// profiles name too, the policy crate's (`Name = PolicyType { Variant,
+/// … }`): the conversions between the two enums match exhaustively, so a
+/// value added to the policy breaks this build until it is added here.
 macro_rules! words {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
+        words!(@enum $(#[$doc])* $name, $what { $($(#[$vdoc])* $variant),+ });
 
         impl $name {
-            /// Every value, in documentation order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
             /// The word on the wire.
             #[must_use]
             pub fn as_str(self) -> &'static str {
@@ -132,6 +132,45 @@ macro_rules! words {
                     $(Self::$variant => $word),+
                 }
             }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident = $policy:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        words!(@enum $(#[$doc])* $name, $what { $($(#[$vdoc])* $variant),+ });
+
+        impl $name {
+            /// The word on the wire: the policy's.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                $policy::from(self).word()
+            }
+        }
+
+        impl From<$name> for $policy {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$policy> for $name {
+            fn from(value: $policy) -> Self {
+                match value {
+                    $($policy::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+    (@enum $(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident),+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order listed here.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
         }
 
         impl fmt::Display for $name {
@@ -147,47 +186,51 @@ macro_rules! words {
             ///
             /// [`Error::InvalidArgument`] naming the valid words.
             fn from_str(s: &str) -> Result<Self, Error> {
-                match s {
-                    $($word => Ok(Self::$variant),)+
-                    _ => Err(Error::InvalidArgument(format!(
-                        "unknown {} {:?}: expected one of {}",
-                        $what,
-                        crate::validate::shorten(s),
-                        [$($word),+].join(", "),
-                    ))),
-                }
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == s)
+                    .ok_or_else(|| {
+                        let words: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                        Error::InvalidArgument(format!(
+                            "unknown {} {:?}: expected one of {}",
+                            $what,
+                            crate::validate::shorten(s),
+                            words.join(", "),
+                        ))
+                    })
             }
         }
     };
 }
 
 words! {
-    /// How a profile treats its processes.
-    Mode, "mode" {
+    /// How a profile treats its processes: the profile format's modes.
+    Mode = PolicyMode, "mode" {
         /// Denials are enforced and reported.
-        Enforce = "enforce",
+        Enforce,
         /// What enforce would deny is allowed and reported.
-        Complain = "complain",
+        Complain,
         /// The profile checks nothing.
-        Disabled = "disabled",
+        Disabled,
     }
 }
 
 words! {
-    /// What a rule or an event is about.
-    Kind, "kind" {
+    /// What a rule or an event is about: the profile format's rule kinds.
+    Kind = RuleKind, "kind" {
         /// Files.
-        Fs = "fs",
+        Fs,
         /// Sockets.
-        Net = "net",
+        Net,
         /// Signals to other processes.
-        Signal = "signal",
-        /// Tracing other processes.
-        Ptrace = "ptrace",
+        Signal,
         /// `/proc/<pid>` of other processes.
-        Proc = "proc",
+        Proc,
+        /// Tracing other processes.
+        Ptrace,
         /// Linux capabilities.
-        Capability = "capability",
+        Capability,
     }
 }
 
@@ -241,6 +284,16 @@ mod tests {
         for s in Severity::ALL {
             assert_eq!(s.as_str().parse::<Severity>().unwrap(), *s);
         }
+    }
+
+    #[test]
+    fn modes_and_kinds_are_the_policys_in_its_order() {
+        let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.as_str()).collect();
+        let policy_modes: Vec<&str> = bpfbox_policy::Mode::ALL.map(|m| m.word()).into();
+        assert_eq!(modes, policy_modes);
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let rule_kinds: Vec<&str> = bpfbox_policy::RuleKind::ALL.map(|k| k.word()).into();
+        assert_eq!(kinds, rule_kinds);
     }
 
     #[test]

@@ -20,8 +20,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bpfbox_dbus::EventInfo;
-use bpfbox_policy::{NewRule, RuleKind};
+use bpfbox_dbus::{EventInfo, Kind};
+use bpfbox_policy::{NewRule, RuleKind, FS_ACCESS, OWN_EXECUTABLE};
 
 /// Trees whose files are shared by every program and change with package
 /// updates: a rule for one file in them would break on the next update.
@@ -72,11 +72,6 @@ pub struct Proposal {
     pub skipped: Vec<String>,
 }
 
-/// The fs access words in the profile format's order.
-const FS_ORDER: &[&str] = &[
-    "read", "write", "append", "exec", "getattr", "setattr", "ioctl", "rm", "link",
-];
-
 /// Proposes rules for the complaints among `events`.
 pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
     let mut proposal = Proposal::default();
@@ -90,7 +85,7 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
 
     let paths: Vec<String> = events
         .iter()
-        .filter(|e| is_complaint(e) && e.kind == "fs")
+        .filter(|e| is_complaint(e) && e.kind == Kind::Fs.as_str())
         .map(|e| clean_path(&e.object))
         .filter(|p| p.starts_with('/'))
         .collect();
@@ -104,8 +99,8 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
             .filter(|w| !w.is_empty())
             .map(str::to_owned)
             .collect();
-        match e.kind.as_str() {
-            "fs" => {
+        match e.kind.parse::<Kind>() {
+            Ok(Kind::Fs) => {
                 let mut path = clean_path(&e.object);
                 if !path.starts_with('/') {
                     // Some hooks only see the entry's name (`…/libc.so.6`,
@@ -126,41 +121,40 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
                     }
                 }
                 if path == machine.executable
-                    && access
-                        .iter()
-                        .all(|a| matches!(a.as_str(), "read" | "exec" | "getattr"))
+                    && access.iter().all(|a| {
+                        FS_ACCESS
+                            .bits(a)
+                            .is_some_and(|bits| bits & !OWN_EXECUTABLE == 0)
+                    })
                 {
                     continue; // every profile may read and map its own executable
                 }
                 let pattern = generalise(&path, machine, &temp_dirs);
                 files.entry(pattern).or_default().extend(access);
             }
-            "net" => {
+            Ok(Kind::Net) => {
                 net.entry(e.object.clone()).or_default().extend(access);
             }
-            "signal" | "ptrace" => {
+            Ok(kind @ (Kind::Signal | Kind::Ptrace)) => {
                 let Some(target) = task_target(&e.object, &machine.executable) else {
                     proposal
                         .skipped
                         .push(format!("{} {}: unknown target", e.kind, e.object));
                     continue;
                 };
-                let kind = if e.kind == "signal" {
-                    RuleKind::Signal
-                } else {
-                    RuleKind::Ptrace
-                };
+                let kind = RuleKind::from(kind);
                 let set = tasks.entry((kind, target)).or_default();
                 if kind == RuleKind::Signal {
                     set.extend(access);
                 }
             }
-            "capability" => {
+            Ok(Kind::Capability) => {
                 caps.insert(e.object.clone());
             }
-            other => proposal.skipped.push(format!(
-                "{other} {} ({}): not learned; add a rule by hand if the program needs it",
-                e.object, e.access
+            // `/proc` of other processes, and kinds no rule has
+            Ok(Kind::Proc) | Err(_) => proposal.skipped.push(format!(
+                "{} {} ({}): not learned; add a rule by hand if the program needs it",
+                e.kind, e.object, e.access
             )),
         }
     }
@@ -168,9 +162,10 @@ pub fn propose(events: &[EventInfo], machine: &Machine) -> Proposal {
     drop_covered(&mut files);
     // patterns with the same accesses share one rule
     let mut by_access: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    let fs_order = FS_ACCESS.valid_words();
     for (pattern, access) in files {
         by_access
-            .entry(ordered(&access, FS_ORDER))
+            .entry(ordered(&access, &fs_order))
             .or_default()
             .push(pattern);
     }

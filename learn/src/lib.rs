@@ -2,8 +2,9 @@
 //! the accesses an app made in complain mode become rules that generalise
 //! ([`generalise`]), added to the profile's text with the mode set to
 //! enforce, shown as a diff for a person to accept or reject. The `bpfbox
-//! learn` command and the app's "Learn from activity" both use it, so they
-//! propose the same profile for the same run.
+//! learn` command and the app's "Learn from activity" both drive a learning
+//! run with [`run`], so they go through the same steps and propose the same
+//! profile for the same run.
 
 pub mod generalise;
 pub mod run;

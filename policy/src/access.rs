@@ -62,6 +62,13 @@ impl Vocabulary {
             .collect()
     }
 
+    /// The canonical words with their bits, in table order: no aliases and
+    /// no `any`. bpfboxd names the bits of its events with them.
+    #[must_use]
+    pub const fn canonical(&self) -> &'static [(&'static str, u32)] {
+        self.words
+    }
+
     /// Every bit a word of this vocabulary can set.
     #[must_use]
     pub const fn all(&self) -> u32 {
@@ -88,7 +95,8 @@ pub static FS_ACCESS: Vocabulary = Vocabulary {
 };
 
 /// Socket operations (`[[net]] operation`). bpfbox's TOML wrote `receive`,
-/// its DSL `recv`: both are accepted, `receive` is printed.
+/// its DSL `recv`: both are accepted, `receive` is printed (and names the
+/// bit in bpfboxd's events).
 pub static NET_OPERATIONS: Vocabulary = Vocabulary {
     what: "operation",
     words: &[
@@ -534,6 +542,27 @@ mod tests {
     #[test]
     fn fatal_prints_as_its_two_classes() {
         assert_eq!(Signals::FATAL.words(), ["sigkill", "misc"]);
+    }
+
+    #[test]
+    fn canonical_words_name_every_bit_without_aliases() {
+        assert!(NET_OPERATIONS
+            .canonical()
+            .contains(&("receive", abi::NET_RECV)));
+        assert!(NET_OPERATIONS.canonical().iter().all(|&(w, _)| w != "recv"));
+        for vocabulary in [&FS_ACCESS, &NET_OPERATIONS, &SIGNALS] {
+            let union = vocabulary
+                .canonical()
+                .iter()
+                .filter(|(_, bits)| bits.count_ones() == 1)
+                .fold(0, |all, (_, bit)| all | bit);
+            assert_eq!(
+                union,
+                vocabulary.all(),
+                "{} has a word per bit",
+                vocabulary.what
+            );
+        }
     }
 
     #[test]

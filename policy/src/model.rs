@@ -29,6 +29,9 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, in the order the docs list them.
+    pub const ALL: [Self; 3] = [Self::Enforce, Self::Complain, Self::Disabled];
+
     /// The TOML word.
     #[must_use]
     pub const fn word(self) -> &'static str {
@@ -52,9 +55,7 @@ impl Mode {
     /// From the TOML word.
     #[must_use]
     pub fn from_word(word: &str) -> Option<Self> {
-        [Self::Enforce, Self::Complain, Self::Disabled]
-            .into_iter()
-            .find(|m| m.word() == word)
+        Self::ALL.into_iter().find(|m| m.word() == word)
     }
 }
 
@@ -252,6 +253,12 @@ impl RuleKind {
             Self::Ptrace => "ptrace",
             Self::Capability => "capability",
         }
+    }
+
+    /// From the TOML table name.
+    #[must_use]
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
     }
 }
 
@@ -742,6 +749,21 @@ mod tests {
             files: vec![PathPattern::parse(path).unwrap()],
             access,
         })
+    }
+
+    #[test]
+    fn mode_and_kind_words_parse_back() {
+        for mode in Mode::ALL {
+            assert_eq!(Mode::from_word(mode.word()), Some(mode));
+        }
+        for kind in RuleKind::ALL {
+            assert_eq!(RuleKind::from_word(kind.word()), Some(kind));
+        }
+        assert_eq!(
+            RuleKind::from_word("[[fs]]"),
+            None,
+            "the word, not the table"
+        );
     }
 
     #[test]

@@ -2,54 +2,44 @@
 //! devices as people read them in the log, the history and the D-Bus API.
 
 use bpfbox_abi as abi;
+use bpfbox_policy::{self as policy, RuleKind};
 
-const DECISIONS: &[(u32, &str)] = &[
-    (abi::DECISION_ALLOW, "ALLOW"),
-    (abi::DECISION_AUDIT, "AUDIT"),
-    (abi::DECISION_TAINT, "TAINT"),
-    (abi::DECISION_DENY, "DENY"),
-    (abi::DECISION_COMPLAIN, "COMPLAIN"),
+/// The decision bits in bpfbox's audit words: the D-Bus action words (and
+/// the policy's `allow`) in capitals.
+const DECISIONS: &[(&str, u32)] = &[
+    ("ALLOW", abi::DECISION_ALLOW),
+    ("AUDIT", abi::DECISION_AUDIT),
+    ("TAINT", abi::DECISION_TAINT),
+    ("DENY", abi::DECISION_DENY),
+    ("COMPLAIN", abi::DECISION_COMPLAIN),
 ];
 
-const FS_ACCESS: &[(u32, &str)] = &[
-    (abi::FS_READ, "read"),
-    (abi::FS_WRITE, "write"),
-    (abi::FS_APPEND, "append"),
-    (abi::FS_EXEC, "exec"),
-    (abi::FS_GETATTR, "getattr"),
-    (abi::FS_SETATTR, "setattr"),
-    (abi::FS_IOCTL, "ioctl"),
-    (abi::FS_RM, "rm"),
-    (abi::FS_LINK, "link"),
-];
+/// The access words are the policy's: an event names what was asked for
+/// as a profile writes it.
+const FS_ACCESS: &[(&str, u32)] = policy::FS_ACCESS.canonical();
+const NET_ACCESS: &[(&str, u32)] = policy::NET_OPERATIONS.canonical();
 
-const NET_ACCESS: &[(u32, &str)] = &[
-    (abi::NET_CONNECT, "connect"),
-    (abi::NET_BIND, "bind"),
-    (abi::NET_ACCEPT, "accept"),
-    (abi::NET_LISTEN, "listen"),
-    (abi::NET_SEND, "send"),
-    (abi::NET_RECV, "recv"),
-    (abi::NET_CREATE, "create"),
-    (abi::NET_SHUTDOWN, "shutdown"),
-];
+/// Signal classes, and ptrace, which shares their bit space and is named
+/// by its rule kind.
+const IPC_ACCESS: &[(&str, u32)] = &{
+    const SIGNALS: &[(&str, u32)] = policy::SIGNALS.canonical();
+    let mut all = [(RuleKind::Ptrace.word(), abi::IPC_PTRACE); SIGNALS.len() + 1];
+    let mut i = 0;
+    while i < SIGNALS.len() {
+        all[i] = SIGNALS[i];
+        i += 1;
+    }
+    all
+};
 
-const IPC_ACCESS: &[(u32, &str)] = &[
-    (abi::IPC_SIGCHLD, "sigchld"),
-    (abi::IPC_SIGKILL, "sigkill"),
-    (abi::IPC_SIGSTOP, "sigstop"),
-    (abi::IPC_SIGMISC, "misc"),
-    (abi::IPC_SIGCHECK, "check"),
-    (abi::IPC_PTRACE, "ptrace"),
-];
-
-/// `a|b|c` of the names whose bits are set, or `none`.
+/// `a|b|c` of the names whose bits are set, or `none`. A name for several
+/// bits (`fatal`) names none of them.
 #[must_use]
-pub fn flag_names(bits: u32, names: &[(u32, &str)]) -> String {
+pub fn flag_names(bits: u32, names: &[(&str, u32)]) -> String {
     let set: Vec<&str> = names
         .iter()
-        .filter(|(bit, _)| bits & bit != 0)
-        .map(|(_, name)| *name)
+        .filter(|(_, bit)| bit.count_ones() == 1 && bits & bit != 0)
+        .map(|(name, _)| *name)
         .collect();
     if set.is_empty() {
         "none".into()
@@ -133,5 +123,32 @@ mod tests {
             "ALLOW|AUDIT"
         );
         assert_eq!(flag_names(0, DECISIONS), "none");
+    }
+
+    #[test]
+    fn access_bits_have_the_words_profiles_use() {
+        assert_eq!(flag_names(abi::NET_RECV, NET_ACCESS), "receive");
+        assert_eq!(
+            flag_names(abi::FS_READ | abi::FS_LINK, FS_ACCESS),
+            "read|link"
+        );
+        assert_eq!(flag_names(abi::FS_ANY, FS_ACCESS).split('|').count(), 9);
+        assert_eq!(
+            flag_names(abi::IPC_SIGKILL | abi::IPC_PTRACE, IPC_ACCESS),
+            "sigkill|ptrace",
+            "no `fatal`, which is two bits"
+        );
+    }
+
+    #[test]
+    fn decision_words_are_the_wire_action_words_in_capitals() {
+        for &(word, bit) in DECISIONS {
+            let lower = word.to_lowercase();
+            let policy_action = policy::Actions(bit).words() == [lower.as_str()];
+            assert!(
+                policy_action || lower.parse::<bpfbox_dbus::EventAction>().is_ok(),
+                "{word}"
+            );
+        }
     }
 }

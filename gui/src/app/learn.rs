@@ -22,7 +22,7 @@ pub enum Answer {
 pub async fn start(conn: bpfbox_dbus::zbus::Connection, path: String) -> Result<Learning, String> {
     run::start(&conn, &path)
         .await
-        .map_err(|e| client::error_text(&e))
+        .map_err(|e| client::error_text(&e.source))
 }
 
 /// The proposal from what the app did since the run started.
@@ -31,7 +31,7 @@ pub async fn propose(
     learning: Learning,
 ) -> Result<Review, String> {
     run::propose(&conn, &learning).await.map_err(|e| match e {
-        ProposeError::Daemon(e) => client::error_text(&e),
+        ProposeError::Daemon(e) => client::error_text(&e.source),
         ProposeError::Rules(e) => {
             tr("The learned rules would not load: {error}").replace("{error}", &e.to_string())
         }

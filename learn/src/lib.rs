@@ -82,23 +82,13 @@ pub fn proposed_text(file: &Path, current: &str, proposal: &Proposal) -> Result<
     Ok(edit.text())
 }
 
-/// Home directories as the daemon expands `~`: root's and those of users
-/// with uid ≥ 1000 and a login shell, from `/etc/passwd`.
+/// Home directories as the daemon expands `~` (bpfbox-users: the one rule
+/// for whose home `~` is).
 #[must_use]
 pub fn homes() -> Vec<String> {
-    homes_in(&std::fs::read_to_string("/etc/passwd").unwrap_or_default())
-}
-
-fn homes_in(passwd: &str) -> Vec<String> {
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            let (uid, home, shell) = (f.get(2)?.parse::<u32>().ok()?, *f.get(5)?, *f.get(6)?);
-            let login = !shell.ends_with("/nologin") && !shell.ends_with("/false");
-            ((uid == 0 || uid >= 1000) && login && home.len() > 1 && home.starts_with('/'))
-                .then(|| home.trim_end_matches('/').to_owned())
-        })
+    bpfbox_users::homes()
+        .into_iter()
+        .filter_map(|h| h.to_str().map(str::to_owned))
         .collect()
 }
 
@@ -126,15 +116,5 @@ mod tests {
             text.contains("id = \"learned-fs-2\""),
             "ids do not clash: {text}"
         );
-    }
-
-    #[test]
-    fn homes_are_root_and_people_with_a_login_shell() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
-                      daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
-                      ann:x:1000:1000:Ann:/home/ann/:/bin/zsh\n\
-                      svc:x:1001:1001::/srv/svc:/bin/false\n\
-                      nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n";
-        assert_eq!(homes_in(passwd), ["/root", "/home/ann"]);
     }
 }

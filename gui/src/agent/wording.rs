@@ -91,7 +91,7 @@ fn template(kind: &str, access: &str) -> String {
         "net" => {
             if a("connect") || a("send") {
                 tr("{app} was blocked from connecting to the network ({object})")
-            } else if a("bind") || a("listen") || a("accept") || a("recv") {
+            } else if a("bind") || a("listen") || a("accept") || a("receive") {
                 tr("{app} was blocked from accepting network connections ({object})")
             } else {
                 tr("{app} was blocked from opening a network connection ({object})")

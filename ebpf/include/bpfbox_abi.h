@@ -171,6 +171,15 @@
 #define BPFBOX_HOOK_FILE_SEND_SIGIOTASK 40
 #define BPFBOX_HOOK_IO_URING_SETUP 41 /* inode_init_security_anon of "[io_uring]" */
 #define BPFBOX_HOOK_URING_OVERRIDE_CREDS 42
+/* a read or write through a descriptor the task did not open itself */
+#define BPFBOX_HOOK_FILE_PERMISSION 43
+/* a descriptor received (SCM_RIGHTS, pidfd_getfd) */
+#define BPFBOX_HOOK_FILE_RECEIVE 44
+#define BPFBOX_HOOK_SB_MOUNT 45
+#define BPFBOX_HOOK_MOVE_MOUNT 46
+#define BPFBOX_HOOK_SB_UMOUNT 47
+#define BPFBOX_HOOK_SB_PIVOTROOT 48
+#define BPFBOX_HOOK_SB_REMOUNT 49
 
 /*
  * bpfbox_fs_key.scope. bpfbox resolved every path to an inode once, so a file

@@ -34,9 +34,22 @@ struct fs_cache_slot {
 	__u32 _pad;
 };
 
+#define FILE_SLOTS 16 /* direct-mapped by inode */
+
+/*
+ * An open file the task may use for `allowed` (BPFBOX_FS_*): judged when
+ * the task opened it, received it, or first read or wrote it.
+ */
+struct file_slot {
+	__u64 file; /* struct file *, 0: none */
+	__u32 allowed;
+	__u32 _pad;
+};
+
 struct task_storage {
 	struct bpfbox_task task; /* first: a pointer to the one is one to the other */
 	struct fs_cache_slot object[FS_CACHE_SLOTS];
+	struct file_slot files[FILE_SLOTS];
 };
 
 struct {
@@ -50,6 +63,12 @@ struct {
 static __always_inline struct fs_cache_slot *object_slots(struct bpfbox_task *task)
 {
 	return ((struct task_storage *)task)->object;
+}
+
+/* The slot of `task`'s judged files where a file of inode number `ino` goes. */
+static __always_inline struct file_slot *file_slot(struct bpfbox_task *task, __u64 ino)
+{
+	return &((struct task_storage *)task)->files[(ino ^ (ino >> 8)) & (FILE_SLOTS - 1)];
 }
 
 #endif /* __BPFBOX_STORAGE_H */

@@ -51,6 +51,8 @@
 #define BPFBOX_PROFILE_EXE_PROBED (1U << 2)
 /* `io_uring = true`: its tasks may make io_uring instances */
 #define BPFBOX_PROFILE_IO_URING (1U << 3)
+/* `mount = true`: its tasks may mount, unmount, move mounts, pivot_root */
+#define BPFBOX_PROFILE_MOUNT (1U << 4)
 
 /* bpfbox_task.flags */
 #define BPFBOX_TASK_TAINTED (1U << 0)
@@ -116,6 +118,8 @@
 /* io_uring: a ring made without the profile's `io_uring = true`, or a
  * request under another registered personality (always denied) */
 #define BPFBOX_EVENT_IO_URING 8
+/* a mount, unmount, mount move or pivot_root without `mount = true` */
+#define BPFBOX_EVENT_MOUNT 9
 
 /*
  * bpfbox_event.flags. Full paths come from bpf_d_path, which the kernel

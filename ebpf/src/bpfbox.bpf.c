@@ -5,7 +5,7 @@
  * hooks live in process.h (tracking), fs.h, dir.h and attr.h (files),
  * proc.h (/proc/<pid>), ipc.h (signals, ptrace), net.h (sockets), cap.h
  * (capabilities), self.h (bpfboxd's own process: bpf(2) and every other
- * way to act on it), uring.h (io_uring) and func.h (function contexts:
+ * way to act on it), uring.h (io_uring), mount.h (mounts) and func.h (function contexts:
  * uprobes and kprobes).
  */
 #include "vmlinux.h"
@@ -34,6 +34,7 @@
 #include "cap.h"
 #include "self.h"
 #include "uring.h"
+#include "mount.h"
 #include "func.h"
 
 /* GPL: the LSM, task storage and bpf_d_path helpers require it. */

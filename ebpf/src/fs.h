@@ -167,6 +167,18 @@ static __always_inline int check_ioctl(struct file *file, unsigned int cmd)
 				    file->f_path.mnt, BPFBOX_FS_IOCTL, NULL, true));
 }
 
+SEC("lsm/file_ioctl")
+int BPF_PROG(file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ?: check_ioctl(file, cmd);
+}
+
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	return ret ?: check_ioctl(file, cmd);
+}
+
 /* PROT_READ → read, PROT_EXEC → exec, PROT_WRITE of a shared mapping → write. */
 static __always_inline __u32 map_access(unsigned long prot, bool shared)
 {
@@ -190,8 +202,10 @@ int BPF_PROG(mmap_file, struct file *file, unsigned long reqprot, unsigned long 
 
 	if (ret)
 		return ret;
-	if (!file || !current_subject(&s))
+	if (!file)
 		return 0; /* anonymous memory is not a file */
+	if (!current_subject(&s))
+		return (prot & PROT_EXEC) ? confine_mapped(file) : 0;
 	access = map_access(prot, flags & MAP_SHARED);
 	if (!access)
 		return 0;

@@ -71,6 +71,11 @@ pub const LSM_PROGRAMS: &[&str] = &[
     "file_send_sigiotask",
     "inode_init_security_anon",
     "uring_override_creds",
+    "sb_mount",
+    "move_mount",
+    "sb_umount",
+    "sb_pivotroot",
+    "sb_remount",
 ];
 
 /// The LSM hook a program of [`LSM_PROGRAMS`] attaches to.

@@ -18,12 +18,12 @@ struct {
 } exe_path_scratch SEC(".maps");
 
 /*
- * The profile whose executable path the file being exec'd is at, or NULL:
- * the path as bpf_d_path gives it (from the task's root, through its
- * mounts), hashed as the daemon hashes the profile's path. A path that does
- * not fit is no profile's: the daemon keys no path that long.
+ * The profile whose executable path `path` is, or NULL: the path as
+ * bpf_d_path gives it (from the task's root, through its mounts), hashed as
+ * the daemon hashes the profile's path. A path that does not fit is no
+ * profile's: the daemon keys no path that long.
  */
-static __always_inline __u64 *profile_by_path(struct linux_binprm *bprm)
+static __always_inline __u64 *profile_by_path(struct path *path)
 {
 	__u64 hash = BPFBOX_FNV_OFFSET;
 	__u32 zero = 0;
@@ -34,7 +34,7 @@ static __always_inline __u64 *profile_by_path(struct linux_binprm *bprm)
 	if (!buf)
 		return NULL;
 	/* the length includes the NUL */
-	len = bpf_d_path(&bprm->file->f_path, buf, BPFBOX_EXE_PATH_MAX);
+	len = bpf_d_path(path, buf, BPFBOX_EXE_PATH_MAX);
 	if (len <= 1)
 		return NULL;
 	for (__u32 i = 0; i < BPFBOX_EXE_PATH_MAX - 1; i++) {
@@ -57,10 +57,14 @@ static __always_inline __u64 *profile_by_path(struct linux_binprm *bprm)
  * the path when it is exec'd is confined, with no daemon in the loop (a
  * package upgrade renames a new file over the old one).
  */
-SEC("lsm/bprm_check_security")
-int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
+/*
+ * Gives the current task the profile whose executable `file` is (by
+ * identity, or by path), if one is: `file` is being exec'd, or mapped to
+ * run. Fails (ENOMEM) when storage for the task cannot be allocated, which
+ * is what fail-closed needs. `file` is a pointer the verifier knows.
+ */
+static __always_inline int confine(struct task_struct *current, struct file *file)
 {
-	struct task_struct *current;
 	struct bpfbox_inode_key key = {};
 	struct bpfbox_profile *profile;
 	struct bpfbox_task *task;
@@ -68,28 +72,12 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	__u64 *profile_id;
 	bool by_path = false;
 
-	if (ret)
-		return ret;
-	current = bpf_get_current_task_btf();
-	task = current_confined();
-	if (task) {
-		/*
-		 * already confined: the profile sticks across exec, but the new
-		 * image runs none of the old image's functions (their return
-		 * probes will never fire)
-		 */
-		task->state = 0;
-		__builtin_memset(task->depth, 0, sizeof(task->depth));
-		return 0;
-	}
-
-	/* direct loads: `bprm` is the hook's trusted argument */
-	inode = bprm->file->f_inode;
+	inode = file->f_inode;
 	key.ino = inode->i_ino;
 	key.dev = inode->i_sb->s_dev;
 	profile_id = bpf_map_lookup_elem(&exe_profiles, &key);
 	if (!profile_id) {
-		profile_id = profile_by_path(bprm);
+		profile_id = profile_by_path(&file->f_path);
 		by_path = true;
 	}
 	if (!profile_id)
@@ -118,6 +106,60 @@ int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
 	}
 	list_confined(current, *profile_id);
 	return 0;
+}
+
+/*
+ * bprm_check_security runs once per binary handler: for a script, first with
+ * the script, then with its interpreter. The first profiled file wins, so a
+ * profile can name a script or the interpreter that runs it. It can fail the
+ * exec, which is what fail-closed needs when storage cannot be allocated.
+ *
+ * A file is a profile's executable by identity (what the daemon resolved
+ * the profile's path to) or, failing that, by its path: whatever file is at
+ * the path when it is exec'd is confined, with no daemon in the loop (a
+ * package upgrade renames a new file over the old one).
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(bprm_check_security, struct linux_binprm *bprm, int ret)
+{
+	struct task_struct *current;
+	struct bpfbox_task *task;
+
+	if (ret)
+		return ret;
+	current = bpf_get_current_task_btf();
+	task = current_confined();
+	if (task) {
+		/*
+		 * already confined: the profile sticks across exec, but the new
+		 * image runs none of the old image's functions (their return
+		 * probes will never fire)
+		 */
+		task->state = 0;
+		__builtin_memset(task->depth, 0, sizeof(task->depth));
+		return 0;
+	}
+	/* direct loads: `bprm` is the hook's trusted argument */
+	return confine(current, bprm->file);
+}
+
+/*
+ * Running a profiled program through the dynamic loader
+ * (`ld-linux-x86-64.so.2 /usr/bin/app`) execs the loader, which then maps
+ * the program to run it: the task takes the program's profile at that
+ * mapping, as at an exec. Only files someone may execute are looked up
+ * (libraries are not, on Debian); a profile for the loader itself would
+ * confine every dynamically linked program, as the kernel maps it for each.
+ */
+static __always_inline int confine_mapped(struct file *file)
+{
+	struct task_struct *current = bpf_get_current_task_btf();
+
+	if (current->bpf_storage && confined_task(current))
+		return 0;
+	if (!(file->f_inode->i_mode & 0111))
+		return 0;
+	return confine(current, file);
 }
 
 /* Children and threads inherit the profile and taint of their creator. */

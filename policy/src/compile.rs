@@ -280,6 +280,9 @@ pub fn compile(
         if p.io_uring {
             flags |= abi::PROFILE_IO_URING;
         }
+        if p.mount {
+            flags |= abi::PROFILE_MOUNT;
+        }
         out.profiles.insert(
             id,
             abi::Profile {

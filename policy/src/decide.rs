@@ -222,6 +222,8 @@ pub enum Request {
     },
     /// Making an io_uring instance (`io_uring_setup`).
     IoUring,
+    /// Mounting, unmounting, moving a mount, pivot_root.
+    Mount,
 }
 
 /// Why a decision came out as it did, in terms of rule ids.
@@ -264,6 +266,11 @@ pub enum Reason {
         /// `io_uring = true`.
         allowed: bool,
     },
+    /// Mounts: the profile's `mount` key decides, whatever the taint.
+    Mount {
+        /// `mount = true`.
+        allowed: bool,
+    },
 }
 
 /// A decision and its explanation.
@@ -294,6 +301,10 @@ impl fmt::Display for Verdict {
             Reason::IoUring { allowed: true } => write!(f, "the profile allows io_uring"),
             Reason::IoUring { allowed: false } => {
                 write!(f, "the profile does not allow io_uring (`io_uring = true`)")
+            }
+            Reason::Mount { allowed: true } => write!(f, "the profile allows mounts"),
+            Reason::Mount { allowed: false } => {
+                write!(f, "the profile does not allow mounts (`mount = true`)")
             }
             Reason::NotTainted { matched } => {
                 write!(
@@ -419,9 +430,15 @@ impl Policy {
             Request::Fs { path, access } => {
                 (access.bits(), self.fs_hits(p, &path.to_string_lossy()))
             }
-            Request::IoUring => {
-                // the profile's key alone, whatever the taint (ebpf/src/uring.h)
-                let bits = match (p.io_uring, p.mode) {
+            Request::IoUring | Request::Mount => {
+                // the profile's key alone, whatever the taint
+                // (ebpf/src/uring.h, ebpf/src/mount.h)
+                let allowed = if *request == Request::IoUring {
+                    p.io_uring
+                } else {
+                    p.mount
+                };
+                let bits = match (allowed, p.mode) {
                     (true, _) => abi::DECISION_ALLOW,
                     (false, Mode::Complain) => abi::DECISION_COMPLAIN,
                     (false, _) => abi::DECISION_DENY,
@@ -430,8 +447,12 @@ impl Policy {
                     bits,
                     tainted_after: tainted,
                 };
-                let allowed = p.io_uring;
-                return verdict(decision, Reason::IoUring { allowed });
+                let reason = if *request == Request::IoUring {
+                    Reason::IoUring { allowed }
+                } else {
+                    Reason::Mount { allowed }
+                };
+                return verdict(decision, reason);
             }
             Request::Proc {
                 target: TaskTarget::SameProcess,

@@ -180,6 +180,14 @@ pub enum Problem {
         /// The file the link resolves to now.
         target: PathBuf,
     },
+    /// Warning: a capability that lets a process get around bpfbox itself.
+    #[error("capability `{capability}` lets a confined process get around its profile: {why}")]
+    EscapeCapability {
+        /// The capability (or `any`).
+        capability: String,
+        /// What it opens.
+        why: &'static str,
+    },
     /// Warning: a profile that can never deny anything.
     #[error("`taint_on_exec = false` and no enabled rule has the `taint` action: this profile never denies anything")]
     NeverEnforced,

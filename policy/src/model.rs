@@ -347,8 +347,11 @@ pub struct Profile {
     /// `taint_on_exec`, if written. See [`Profile::taints_on_exec`].
     pub taint_on_exec: Option<bool>,
     /// `io_uring` (default false): whether its processes may make io_uring
-    /// instances at all (docs/policy.md, "io_uring").
+    /// instances at all (docs/policy.md, "Top-level keys").
     pub io_uring: bool,
+    /// `mount` (default false): whether its processes may mount, unmount,
+    /// move mounts and pivot_root at all.
+    pub mount: bool,
     /// `[[fs]]`
     pub fs: Vec<Rule<Fs>>,
     /// `[[net]]`
@@ -395,6 +398,7 @@ impl Profile {
             mode: Mode::Enforce,
             taint_on_exec: None,
             io_uring: false,
+            mount: false,
             fs: Vec::new(),
             net: Vec::new(),
             signal: Vec::new(),

@@ -40,6 +40,7 @@ pub const TOP_KEYS: &[&str] = &[
     "mode",
     "taint_on_exec",
     "io_uring",
+    "mount",
     "fs",
     "net",
     "signal",
@@ -151,6 +152,7 @@ pub(crate) fn parse_document(text: &str, origin: &Path) -> Parsed {
                 taint_on_exec_span = key_span;
             }
             "io_uring" => profile.io_uring = d.boolean(key, item).unwrap_or(false),
+            "mount" => profile.mount = d.boolean(key, item).unwrap_or(false),
             "fs" => profile.fs = d.rules(RuleKind::Fs, item, fs_object),
             "net" => profile.net = d.rules(RuleKind::Net, item, net_object),
             "signal" => profile.signal = d.rules(RuleKind::Signal, item, signal_object),
@@ -252,6 +254,15 @@ impl Decoder<'_> {
             path: self.origin.to_owned(),
             location: Some(self.location(span)),
             severity: Severity::Error,
+            problem,
+        });
+    }
+
+    fn warning(&mut self, span: Span, problem: Problem) {
+        self.diagnostics.push(Diagnostic {
+            path: self.origin.to_owned(),
+            location: Some(self.location(span)),
+            severity: Severity::Warning,
             problem,
         });
     }
@@ -673,12 +684,42 @@ fn ptrace_object(d: &mut Decoder<'_>, f: &mut Fields<'_>) -> Option<Ptrace> {
     Some(Ptrace { targets: targets? })
 }
 
+/// What a capability opens that bpfbox's rules cannot close: the
+/// capabilities that amount to leaving the profile (docs/kernel.md,
+/// "Threat model").
+fn escape_capability(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "any" => "every capability, sys_admin and dac_read_search among them",
+        "sys_admin" => "mounts (refused unless the profile has `mount = true`), namespaces, and many kernel interfaces no rule names",
+        "dac_read_search" => "open_by_handle_at opens files by handle, and the file permission bits no longer stop reads",
+        "dac_override" => "the file permission bits no longer stop anything: only rules do",
+        "sys_ptrace" => "tracing and reading the memory of processes of other users",
+        "sys_module" => "loading kernel modules: the kernel itself",
+        "bpf" | "perfmon" => "BPF and perf programs (bpf(2) itself is refused to confined processes)",
+        "sys_rawio" => "raw I/O to disks and memory, under every file system",
+        "mknod" => "device nodes for disks and memory in any writable directory",
+        "setuid" | "setgid" => "becoming any other user, whose files the rules then judge as if they were the app's",
+        "setfcap" => "giving executables capabilities",
+        "sys_chroot" => "chroot: paths the kernel reports then differ from the rules'",
+        _ => return None,
+    })
+}
+
 fn capability_object(d: &mut Decoder<'_>, f: &mut Fields<'_>) -> Option<Caps> {
     let item = f.take(d, "capability")?;
     let values = d.strings("capability", item, "capability")?;
     let mut out = Vec::with_capacity(values.len());
     let mut ok = true;
     for (value, span) in values {
+        if let Some(why) = escape_capability(&value) {
+            d.warning(
+                span.clone(),
+                Problem::EscapeCapability {
+                    capability: value.clone(),
+                    why,
+                },
+            );
+        }
         if value == "any" {
             out.push(CapName::Any);
         } else if let Some(cap) = Capability::from_name(&value) {

@@ -48,6 +48,9 @@ pub fn print(profile: &Profile) -> String {
     if profile.io_uring {
         line(&mut out, "io_uring", "true");
     }
+    if profile.mount {
+        line(&mut out, "mount", "true");
+    }
     for rule in &profile.fs {
         let files: Vec<&str> = rule.object.files.iter().map(|p| p.as_str()).collect();
         table(&mut out, "fs", rule, |out| {

@@ -278,7 +278,7 @@ fn request() -> impl Strategy<Value = Request> {
         access: FsAccess(a),
     });
     let cap = select(vec![10u32, 21, 7]).prop_map(|c| Request::Capability { cap: Capability(c) });
-    prop_oneof![4 => fs, 2 => dir, 1 => net, 1 => signal, 1 => ptrace, 1 => proc, 1 => cap, 1 => Just(Request::IoUring)]
+    prop_oneof![4 => fs, 2 => dir, 1 => net, 1 => signal, 1 => ptrace, 1 => proc, 1 => cap, 1 => Just(Request::IoUring), 1 => Just(Request::Mount)]
 }
 
 /// The kernel's view of one request.
@@ -299,12 +299,14 @@ fn kernel(
         _ => 0,
     };
     let (found, requested) = match request {
-        // ebpf/src/uring.h: the profile's flag, whatever the taint
-        Request::IoUring => {
-            let allowed = c
-                .profiles
-                .get(&id)
-                .is_some_and(|p| p.flags & abi::PROFILE_IO_URING != 0);
+        // ebpf/src/uring.h, mount.h: the profile's flag, whatever the taint
+        Request::IoUring | Request::Mount => {
+            let flag = if *request == Request::IoUring {
+                abi::PROFILE_IO_URING
+            } else {
+                abi::PROFILE_MOUNT
+            };
+            let allowed = c.profiles.get(&id).is_some_and(|p| p.flags & flag != 0);
             let bits = match (allowed, mode) {
                 (true, _) | (_, Mode::Disabled) => abi::DECISION_ALLOW,
                 (false, Mode::Complain) => abi::DECISION_COMPLAIN,
@@ -395,9 +397,10 @@ proptest! {
         rules in vec(rule_text(), 0..6),
         mode in select(vec!["enforce", "complain", "disabled"]),
         io_uring in any::<bool>(),
+        mount in any::<bool>(),
         requests in vec((request(), any::<bool>(), 0u8..8), 1..8),
     ) {
-        let text = format!("profile = '{APP}'\nmode = '{mode}'\nio_uring = {io_uring}\n{}", rules.concat());
+        let text = format!("profile = '{APP}'\nmode = '{mode}'\nio_uring = {io_uring}\nmount = {mount}\n{}", rules.concat());
         let app = parse_str(&text, Path::new("app.toml")).unwrap();
         let peer = parse_str(&format!("profile = '{PEER}'\n[[fs]]\nfile = '/x'\naccess = 'read'\nfunc = 'h'\n"), Path::new("peer.toml")).unwrap();
         let mode = app.mode;

@@ -41,7 +41,7 @@ fn unknown_top_level_key_lists_the_valid_keys() {
     assert_eq!(
         problem("profile = '/bin/ls'\nprofil = 'x'\n"),
         "/policy/app.toml:2:1: error: unknown key `profil` in the top level; expected one of: \
-         profile, name, description, desktop_id, icon, mode, taint_on_exec, io_uring, fs, net, signal, proc, ptrace, capability"
+         profile, name, description, desktop_id, icon, mode, taint_on_exec, io_uring, mount, fs, net, signal, proc, ptrace, capability"
     );
 }
 
@@ -388,4 +388,28 @@ fn a_profile_that_can_never_deny_is_a_warning() {
     assert!(!diagnostics[0].is_error());
     // a warning does not reject the file
     assert_eq!(load_dir(dir.path()).profiles.len(), 1);
+}
+
+#[test]
+fn a_capability_that_gets_around_bpfbox_is_a_warning_where_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.toml");
+    fs::write(
+        &file,
+        "profile = '/bin/app'\n[[capability]]\ncapability = ['net_bind_service', 'dac_read_search']\n",
+    )
+    .unwrap();
+    let diagnostics: Vec<String> = lint(&[file.clone()])
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        diagnostics,
+        [format!(
+            "{}:3:35: warning: capability `dac_read_search` lets a confined process get around its profile: \
+             open_by_handle_at opens files by handle, and the file permission bits no longer stop reads",
+            file.display()
+        )]
+    );
+    assert!(load_file(&file).is_ok(), "a warning, not an error");
 }

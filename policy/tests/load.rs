@@ -98,6 +98,12 @@ fn lint_takes_files_and_directories_and_finds_duplicates_across_them() {
 fn the_fuzzer_seeds_are_valid_profiles() {
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
     let report = load_dir(&seeds);
-    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    // the full seed grants `sys_admin` and `any` on purpose: warned about
+    assert!(
+        report.diagnostics.iter().all(|d| !d.is_error()
+            && matches!(d.problem, bpfbox_policy::Problem::EscapeCapability { .. })),
+        "{:?}",
+        report.diagnostics
+    );
     assert_eq!(report.profiles.len(), 3);
 }

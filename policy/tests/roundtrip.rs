@@ -164,7 +164,7 @@ fn profile() -> impl Strategy<Value = Profile> {
     (
         meta,
         modes,
-        (option::of(any::<bool>()), any::<bool>()),
+        (option::of(any::<bool>()), any::<bool>(), any::<bool>()),
         fs,
         net,
         signal,
@@ -176,7 +176,7 @@ fn profile() -> impl Strategy<Value = Profile> {
             |(
                 (exe, name, description, desktop_id, icon),
                 mode,
-                (taint_on_exec, io_uring),
+                (taint_on_exec, io_uring, mount),
                 fs,
                 net,
                 signal,
@@ -193,6 +193,7 @@ fn profile() -> impl Strategy<Value = Profile> {
                     mode,
                     taint_on_exec,
                     io_uring,
+                    mount,
                     fs,
                     net,
                     signal,

@@ -55,6 +55,7 @@ pub fn object_words(record: &EventRecord, view: &PolicyView) -> String {
         }
         Object::Capability(cap) => record::capability_name(*cap),
         Object::None if record.kind == Kind::IoUring => "io_uring".into(),
+        Object::None if record.kind == Kind::Mount => "mounts".into(),
         Object::None => String::new(),
     }
 }
@@ -72,6 +73,9 @@ fn access_words(record: &EventRecord) -> Vec<String> {
 fn reason(record: &EventRecord) -> String {
     if record.kind == Kind::SelfProtect {
         return "bpfboxd's own process and files are out of reach of every confined process".into();
+    }
+    if record.kind == Kind::Mount {
+        return "the profile does not allow mounts (`mount = true`)".into();
     }
     if record.kind == Kind::IoUring {
         return if record.access.contains("personality") {

@@ -37,6 +37,8 @@ pub enum Kind {
     SelfProtect,
     /// io_uring: a ring the profile does not allow, or a personality.
     IoUring,
+    /// A mount, unmount, mount move or pivot_root the profile does not allow.
+    Mount,
     /// A kind this daemon does not know (a newer kernel side).
     Unknown(u32),
 }
@@ -55,6 +57,7 @@ impl Kind {
             Self::Bpf => "bpf",
             Self::SelfProtect => "self-protect",
             Self::IoUring => "io_uring",
+            Self::Mount => "mount",
             Self::Unknown(_) => "unknown",
         }
     }
@@ -76,6 +79,7 @@ impl Kind {
             abi::EVENT_BPF => Self::Bpf,
             abi::EVENT_SELF_PROTECT => Self::SelfProtect,
             abi::EVENT_IO_URING => Self::IoUring,
+            abi::EVENT_MOUNT => Self::Mount,
             other => Self::Unknown(other),
         }
     }
@@ -297,7 +301,7 @@ fn object_of(kind: Kind, event: &abi::Event) -> Object {
         Kind::Capability => Object::Capability(event.detail),
         Kind::Signal | Kind::Ptrace => task_object(event),
         Kind::SelfProtect if words::is_task_hook(event.hook) => task_object(event),
-        Kind::Bpf | Kind::IoUring => Object::None,
+        Kind::Bpf | Kind::IoUring | Kind::Mount => Object::None,
         Kind::Fs | Kind::Proc | Kind::SelfProtect | Kind::Unknown(_) => {
             let text = event
                 .path()

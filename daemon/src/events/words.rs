@@ -73,6 +73,17 @@ pub fn is_task_hook(hook: u32) -> bool {
     ) || TASK_GUARDS.iter().any(|(h, _)| *h == hook)
 }
 
+/// What a mount event was: the hook that refused it.
+fn mount_words(hook: u32) -> &'static str {
+    match hook {
+        abi::HOOK_MOVE_MOUNT => "move",
+        abi::HOOK_SB_UMOUNT => "umount",
+        abi::HOOK_SB_PIVOTROOT => "pivot_root",
+        abi::HOOK_SB_REMOUNT => "remount",
+        _ => "mount",
+    }
+}
+
 /// The event's kind as a word and the names of its access bits.
 #[must_use]
 pub fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
@@ -96,6 +107,7 @@ pub fn kind_and_access(event: &abi::Event) -> (&'static str, String) {
             ("io_uring", "personality".into())
         }
         abi::EVENT_IO_URING => ("io_uring", "setup".into()),
+        abi::EVENT_MOUNT => ("mount", mount_words(event.hook).into()),
         _ => ("unknown", format!("{:#x}", event.access)),
     }
 }

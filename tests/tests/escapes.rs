@@ -217,7 +217,34 @@ fn terminal_input_cannot_be_faked_whatever_the_ioctl_rules() {
     let sandbox = Sandbox::new("esc-tty");
     let probe = sandbox.probe("probe");
     sandbox.profile("probe.toml", &everything(&probe));
+    // a 32-bit program comes through the compat ioctl path
+    let compat = sandbox.path().join("tiocsti32");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("escapes/tiocsti32.c");
+    let built = Command::new("gcc")
+        .args([
+            "-m32",
+            "-ffreestanding",
+            "-nostdlib",
+            "-static",
+            "-fno-pie",
+            "-no-pie",
+            "-O1",
+        ])
+        .arg(&source)
+        .arg("-o")
+        .arg(&compat)
+        .status()
+        .unwrap();
+    assert!(built.success(), "gcc -m32 {}", source.display());
+    let unconfined = Command::new(&compat).status().unwrap().code();
+    sandbox.profile("compat.toml", &everything(&compat));
     let _daemon = Daemon::start(&sandbox.policy_dir());
+    let confined = Command::new(&compat).status().unwrap().code();
+    println!(
+        "TIOCSTI from a 32-bit program: unconfined exit {unconfined:?}, confined exit {confined:?}"
+    );
+    assert_eq!(unconfined, Some(0), "control: unconfined, it types");
+    assert_eq!(confined, Some(DENIED), "confined, through the compat path");
     check_table(
         "terminal input",
         &probe,
@@ -451,4 +478,206 @@ fn a_script_runs_only_where_the_profile_allows_exec() {
         "read only"
     );
     assert_eq!((script_exec, elf_exec), (0, 0), "control: with exec");
+}
+
+/// Runs `probe ARGS` with `file` open as its descriptor 3: opened by this
+/// unconfined test and inherited across the exec that confines the probe.
+fn run_with_inherited(probe: &Path, file: &Path, words: &[&str]) -> i32 {
+    use std::os::unix::{io::AsRawFd as _, process::CommandExt as _};
+    let open = fs::File::open(file).unwrap();
+    let raw = open.as_raw_fd();
+    let mut command = Command::new(probe);
+    // a pipe for its output: writing to /dev/null would need a rule
+    command.args(words).stdout(Stdio::piped());
+    // SAFETY: dup2 is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(raw, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.output().unwrap().status.code().unwrap_or(-1)
+}
+
+/// Serves one connection on a new unix socket in `dir`, sending `file`'s
+/// descriptor over SCM_RIGHTS, from this unconfined test.
+fn fd_server(dir: &Path, name: &str, file: &Path) -> (PathBuf, std::thread::JoinHandle<()>) {
+    use std::os::unix::{io::AsRawFd as _, net::UnixListener};
+    let socket = dir.join(name);
+    let listener = UnixListener::bind(&socket).unwrap();
+    let file = file.to_path_buf();
+    let thread = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let open = fs::File::open(&file).unwrap();
+        let fd: libc::c_int = open.as_raw_fd();
+        let mut data = [b'x'];
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut control = [0u8; 64];
+        // SAFETY: a zeroed msghdr with one SCM_RIGHTS message in a buffer
+        // large enough for it, all alive for the call.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(4) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(4) as usize;
+            *(libc::CMSG_DATA(cmsg).cast::<libc::c_int>()) = fd;
+            libc::sendmsg(stream.as_raw_fd(), &msg, 0);
+        }
+        // until the probe has read it, or gone
+        let _ = std::io::Read::read(&mut &stream, &mut [0u8; 1]);
+    });
+    (socket, thread)
+}
+
+#[test]
+fn a_descriptor_from_outside_is_judged_like_an_open() {
+    let sandbox = Sandbox::new("esc-fds");
+    let probe = sandbox.probe("probe");
+    let notes = sandbox.file("notes", "meeting at noon\n");
+    let secret = sandbox.file("secret", "hunter2\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\n\
+             [[net]]\nfamily = \"unix\"\noperation = \"any\"\n",
+            probe.display(),
+            notes.display()
+        ),
+    );
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let mut rows = Vec::new();
+    for (what, file, expected) in [
+        ("the secret", &secret, DENIED),
+        ("control: the notes", &notes, 0),
+    ] {
+        for op in ["read-fd", "sendfile-fd"] {
+            let got = run_with_inherited(&probe, file, &[op, "3"]);
+            rows.push((
+                format!("{op} of {what}, inherited across the confining exec"),
+                got,
+                expected,
+            ));
+        }
+        let (socket, server) = fd_server(sandbox.path(), &format!("sock-{expected}"), file);
+        let got = run(&probe, &["recv-fd", s(&socket)]).code;
+        let _ = server.join();
+        rows.push((
+            format!("{what}, received over SCM_RIGHTS and read"),
+            got,
+            expected,
+        ));
+    }
+    println!("\ndescriptors from outside\n| attempt | expected | outcome |\n|---|---|---|");
+    for (what, got, expected) in &rows {
+        println!("| {what} | {expected} | {got} |");
+    }
+    for (what, got, expected) in rows {
+        assert_eq!(got, expected, "{what}");
+    }
+}
+
+#[test]
+fn mounts_need_the_profile_and_bpffs_stays_mounted() {
+    let sandbox = Sandbox::new("esc-mount");
+    let probe = sandbox.probe("probe");
+    let secret = sandbox.file("secret", "hunter2\n");
+    let allowed = sandbox.path().join("allowed");
+    fs::create_dir_all(&allowed).unwrap();
+    let target = allowed.join("x");
+    fs::write(&target, "").unwrap();
+    sandbox.profile("probe.toml", &everything(&probe));
+    let daemon = Daemon::start(&sandbox.policy_dir());
+    check_table(
+        "mounts without `mount = true` (a profile that allows everything else)",
+        &probe,
+        &[
+            (
+                "bind-mount the secret over an allowed file",
+                args(&["bind-mount", s(&secret), s(&target)]),
+                Expect::Denied,
+            ),
+            (
+                "unmount bpffs",
+                args(&["umount", "/sys/fs/bpf"]),
+                Expect::Denied,
+            ),
+        ],
+    );
+    sandbox.save_profile(
+        "probe.toml",
+        &everything(&probe).replace("io_uring = true\n", "io_uring = true\nmount = true\n"),
+    );
+    daemon.wait_log(2, |l| l.contains("policy applied"));
+    check_table(
+        "mounts with `mount = true`",
+        &probe,
+        &[(
+            "control: bind-mount, then unmount",
+            args(&[
+                "bind-mount",
+                s(&secret),
+                s(&target),
+                "+",
+                "umount",
+                s(&target),
+            ]),
+            Expect::Allowed,
+        )],
+    );
+}
+
+#[test]
+fn running_a_profiled_program_through_the_loader_confines_it() {
+    let sandbox = Sandbox::new("esc-ldso");
+    let probe = sandbox.probe("probe");
+    let notes = sandbox.file("notes", "n\n");
+    let secret = sandbox.file("secret", "hunter2\n");
+    sandbox.profile(
+        "probe.toml",
+        &format!(
+            "profile = \"{}\"\ntaint_on_exec = true\n{RUNTIME_RULES}\n\
+             [[fs]]\nfile = \"{}\"\naccess = \"read\"\n",
+            probe.display(),
+            notes.display()
+        ),
+    );
+    let _daemon = Daemon::start(&sandbox.policy_dir());
+    let loader = Path::new("/lib64/ld-linux-x86-64.so.2");
+    check_table(
+        "the dynamic loader",
+        loader,
+        &[
+            (
+                "the profiled program through the loader reads the secret",
+                args(&[s(&probe), "open", s(&secret), "read"]),
+                Expect::Denied,
+            ),
+            (
+                "control: ... and its notes",
+                args(&[s(&probe), "open", s(&notes), "read"]),
+                Expect::Allowed,
+            ),
+            (
+                "control: an unprofiled copy through the loader reads the secret",
+                args(&[
+                    s(&bin_dir().join("bpfbox-probe")),
+                    "open",
+                    s(&secret),
+                    "read",
+                ]),
+                Expect::Allowed,
+            ),
+        ],
+    );
 }

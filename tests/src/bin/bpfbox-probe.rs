@@ -30,6 +30,9 @@
 //! tiocsti   tiocgwinsz (on a new pseudo-terminal)
 //! truncate-path PATH (truncate(2))   handle-open MOUNT_DIR PATH
 //! dump-core DIR (a core dump in DIR)
+//! read-fd FD   sendfile-fd FD (a descriptor it did not open)
+//! recv-fd SOCKET (one descriptor over SCM_RIGHTS, then read)
+//! bind-mount SRC DST   umount DIR
 //! ```
 
 #[path = "bpfbox-probe/attacks.rs"]
@@ -132,6 +135,11 @@ fn run(op: &[&str]) -> u8 {
         ["truncate-path", path] => report(attacks::truncate_path(path)),
         ["handle-open", dir, path] => report(attacks::handle_open(dir, path)),
         ["dump-core", dir] => report(attacks::dump_core(dir)),
+        ["read-fd", fd] => report(attacks::read_fd(fd)),
+        ["sendfile-fd", fd] => report(attacks::sendfile_fd(fd)),
+        ["recv-fd", path] => report(attacks::recv_fd(path)),
+        ["bind-mount", src, dst] => report(attacks::bind_mount(src, dst)),
+        ["umount", dir] => report(attacks::umount(dir)),
         ["sleep", secs] => {
             std::thread::sleep(std::time::Duration::from_secs(secs.parse().unwrap_or(1)));
             0

@@ -247,3 +247,88 @@ pub fn dump_core(dir: &str) -> io::Result<()> {
     }
     Err(io::Error::other("still alive after SIGSEGV"))
 }
+
+/// Reads from descriptor FD, which the process did not open (inherited).
+pub fn read_fd(fd: &str) -> io::Result<()> {
+    let fd: libc::c_int = fd
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "fd"))?;
+    let mut buf = [0u8; 64];
+    // SAFETY: a buffer of the length passed.
+    check(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as libc::c_long)
+}
+
+/// sendfile from descriptor FD (inherited) into a new pipe.
+pub fn sendfile_fd(fd: &str) -> io::Result<()> {
+    let fd: libc::c_int = fd
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "fd"))?;
+    let mut pipe = [0; 2];
+    // SAFETY: a two-int array for pipe; sendfile between descriptors.
+    unsafe {
+        check(libc::pipe(pipe.as_mut_ptr()).into())?;
+        let sent = libc::sendfile(pipe[1], fd, std::ptr::null_mut(), 64);
+        libc::close(pipe[0]);
+        libc::close(pipe[1]);
+        check(sent as libc::c_long)
+    }
+}
+
+/// Connects to the unix socket PATH, receives one descriptor over
+/// SCM_RIGHTS and reads from it.
+pub fn recv_fd(path: &str) -> io::Result<()> {
+    use std::os::unix::{io::AsRawFd as _, net::UnixStream};
+    let stream = UnixStream::connect(path)?;
+    let mut data = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // room for one descriptor
+    let mut control = [0u8; 64];
+    // SAFETY: a zeroed msghdr pointing at buffers that outlive the call;
+    // the control message is read within the length the kernel returned.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = control.len();
+        check(libc::recvmsg(stream.as_raw_fd(), &mut msg, 0) as libc::c_long)?;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
+            // the kernel dropped the descriptor (file_receive refused it)
+            return Err(io::Error::from_raw_os_error(libc::EPERM));
+        }
+        let fd = *(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+        let mut buf = [0u8; 64];
+        let read = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        check(read as libc::c_long)
+    }
+}
+
+/// mount --bind SRC DST.
+pub fn bind_mount(src: &str, dst: &str) -> io::Result<()> {
+    let (src, dst) = (cstr(src), cstr(dst));
+    // SAFETY: valid C strings; no data.
+    check(
+        unsafe {
+            libc::mount(
+                src.as_ptr(),
+                dst.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        }
+        .into(),
+    )
+}
+
+/// umount DIR.
+pub fn umount(dir: &str) -> io::Result<()> {
+    let dir = cstr(dir);
+    // SAFETY: a valid C string.
+    check(unsafe { libc::umount(dir.as_ptr()) }.into())
+}

@@ -120,6 +120,11 @@ impl Component for History {
                             set_placeholder = &gtk::Label {
                                 set_margin_all: 24,
                                 add_css_class: "dim-label",
+                                // Hidden while there are rows: GTK 4.8 draws
+                                // the last row's separator when the
+                                // placeholder, a child too, comes after it.
+                                #[watch]
+                                set_visible: model.list.row_at_index(0).is_none(),
                                 #[watch]
                                 set_label: &if model.loading { tr("Reading the history…") } else { tr("No denials") },
                             },
@@ -255,8 +260,10 @@ impl History {
             self.apps = executables;
         }
 
-        while let Some(child) = self.list.first_child() {
-            self.list.remove(&child);
+        // Rows only: the placeholder is a child of the list too, and removing
+        // it would leave an empty history blank instead of "No denials".
+        while let Some(row) = self.list.row_at_index(0) {
+            self.list.remove(&row);
         }
         for event in history_view(&self.events, self.filter.as_deref())
             .into_iter()

@@ -11,6 +11,7 @@ mod client;
 mod history;
 mod learn;
 mod model;
+mod page_header;
 mod profile_list;
 mod profile_page;
 

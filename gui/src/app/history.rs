@@ -11,6 +11,7 @@ use relm4::prelude::*;
 use super::{
     client,
     model::{event_subtitle, event_title, history_apps, history_view, title},
+    page_header::PageHeader,
     profile_page::format_time,
 };
 
@@ -71,17 +72,16 @@ impl Component for History {
         gtk::Box {
             set_orientation: gtk::Orientation::Vertical,
 
-            adw::HeaderBar {
-                #[name = "back_button"]
-                pack_start = &gtk::Button {
-                    set_icon_name: "go-previous-symbolic",
-                    set_tooltip_text: Some(&tr("Back")),
+            #[template]
+            PageHeader {
+                #[template_child]
+                back_button {
                     #[watch]
                     set_visible: model.folded,
                     connect_clicked => HistoryInput::Back,
                 },
-                #[wrap(Some)]
-                set_title_widget = &adw::WindowTitle {
+                #[template_child]
+                title {
                     set_title: &tr("Denial history"),
                 },
                 #[local_ref]
@@ -163,7 +163,6 @@ impl Component for History {
         };
         let (list, dropdown) = (&list, &dropdown);
         let widgets = view_output!();
-        super::a11y::set_label(&widgets.back_button, &tr("Back"));
         super::a11y::set_label(&model.dropdown, &tr("Application"));
         ComponentParts { model, widgets }
     }

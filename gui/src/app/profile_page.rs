@@ -17,6 +17,7 @@ use super::{
     client::{self, Detail},
     learn::{self, Answer, Learning, Review},
     model::{event_subtitle, event_title, group_rules, mode_label, rule_subtitle, MODES},
+    page_header::PageHeader,
 };
 
 pub struct ProfilePage {
@@ -112,17 +113,16 @@ impl Component for ProfilePage {
         gtk::Box {
             set_orientation: gtk::Orientation::Vertical,
 
-            adw::HeaderBar {
-                #[name = "back_button"]
-                pack_start = &gtk::Button {
-                    set_icon_name: "go-previous-symbolic",
-                    set_tooltip_text: Some(&tr("Back")),
+            #[template]
+            PageHeader {
+                #[template_child]
+                back_button {
                     #[watch]
                     set_visible: model.folded,
                     connect_clicked => ProfilePageInput::Back,
                 },
-                #[wrap(Some)]
-                set_title_widget = &adw::WindowTitle {
+                #[template_child]
+                title {
                     #[watch]
                     set_title: &model.detail.as_ref().map(|d| d.item.title()).unwrap_or_default(),
                     #[watch]
@@ -299,7 +299,6 @@ impl Component for ProfilePage {
         };
         let (mode_row, rules_box, events_group) = (&mode_row, &rules_box, &events_group);
         let widgets = view_output!();
-        a11y::set_label(&widgets.back_button, &tr("Back"));
         a11y::set_label(&widgets.add_button, &tr("Add rule"));
         ComponentParts { model, widgets }
     }

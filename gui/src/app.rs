@@ -8,6 +8,7 @@
 mod a11y;
 mod add_rule;
 mod client;
+mod factories;
 mod history;
 mod learn;
 mod model;

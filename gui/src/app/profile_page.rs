@@ -15,8 +15,12 @@ use super::{
     a11y,
     add_rule::{AddRule, AddRuleInput, AddRuleOutput},
     client::{self, Detail},
+    factories::{
+        rule_group::{RuleGroup, RuleGroupInit},
+        rule_row::RuleRowOutput,
+    },
     learn::{self, Answer, Learning, Review},
-    model::{event_subtitle, event_title, group_rules, mode_label, rule_subtitle, MODES},
+    model::{event_subtitle, event_title, group_rules, mode_label, MODES},
     page_header::PageHeader,
 };
 
@@ -31,22 +35,17 @@ pub struct ProfilePage {
     generation: u64,
     folded: bool,
     add_rule: Controller<AddRule>,
-    /// The rule rows, kept while the set of rules stays the same so that a
-    /// re-read does not take the keyboard focus away.
-    rule_rows: Vec<RuleRow>,
-    rules_box: gtk::Box,
+    /// The rules the rows show, in file order. The rows are kept while the
+    /// set of rules stays the same so that a re-read does not take the
+    /// keyboard focus away.
+    rules: Vec<RuleInfo>,
+    rule_groups: FactoryVecDeque<RuleGroup>,
     events_group: adw::PreferencesGroup,
     events_rows: Vec<gtk::Widget>,
     mode_row: adw::ComboRow,
     mode_handler: glib::SignalHandlerId,
     /// A "Learn from activity" run, of whichever profile it was started on.
     learning: Option<Learning>,
-}
-
-struct RuleRow {
-    rule: RuleInfo,
-    switch: gtk::Switch,
-    handler: glib::SignalHandlerId,
 }
 
 #[derive(Debug)]
@@ -279,7 +278,12 @@ impl Component for ProfilePage {
         let mode_handler = mode_row.connect_selected_notify(move |row| {
             mode_sender.input(ProfilePageInput::Mode(row.selected()));
         });
-        let rules_box = gtk::Box::default();
+        let rule_groups = FactoryVecDeque::builder()
+            .launch(gtk::Box::default())
+            .forward(sender.input_sender(), |out| match out {
+                RuleRowOutput::Toggle { id, enabled } => ProfilePageInput::Toggle { id, enabled },
+                RuleRowOutput::Remove { id, summary } => ProfilePageInput::Remove { id, summary },
+            });
         let events_group = adw::PreferencesGroup::new();
         let model = ProfilePage {
             conn: None,
@@ -289,15 +293,16 @@ impl Component for ProfilePage {
             generation: 0,
             folded: false,
             add_rule,
-            rule_rows: Vec::new(),
-            rules_box: rules_box.clone(),
+            rules: Vec::new(),
+            rule_groups,
             events_group: events_group.clone(),
             events_rows: Vec::new(),
             mode_row: mode_row.clone(),
             mode_handler,
             learning: None,
         };
-        let (mode_row, rules_box, events_group) = (&mode_row, &rules_box, &events_group);
+        let rules_box = model.rule_groups.widget();
+        let (mode_row, events_group) = (&mode_row, &events_group);
         let widgets = view_output!();
         a11y::set_label(&widgets.add_button, &tr("Add rule"));
         ComponentParts { model, widgets }
@@ -568,67 +573,51 @@ impl ProfilePage {
             self.mode_row.unblock_signal(&self.mode_handler);
         }
 
-        let same_rules = self.rule_rows.len() == detail.rules.len()
-            && self.rule_rows.iter().zip(&detail.rules).all(|(row, rule)| {
+        let same_rules = self.rules.len() == detail.rules.len()
+            && self.rules.iter().zip(&detail.rules).all(|(shown, rule)| {
                 RuleInfo {
                     enabled: rule.enabled,
-                    ..row.rule.clone()
+                    ..shown.clone()
                 } == *rule
             });
         if same_rules {
-            for (row, rule) in self.rule_rows.iter_mut().zip(&detail.rules) {
-                set_switch(&row.switch, &row.handler, rule.enabled);
-                row.rule.enabled = rule.enabled;
+            for group in self.rule_groups.guard().iter_mut() {
+                group.follow(&detail.rules);
             }
         } else {
-            self.build_rules(&detail.rules, sender);
+            self.build_rules(&detail.rules);
         }
+        self.rules.clone_from(&detail.rules);
         self.build_events(&detail.events, sender);
     }
 
     fn clear_rows(&mut self) {
-        while let Some(child) = self.rules_box.first_child() {
-            self.rules_box.remove(&child);
-        }
-        self.rule_rows.clear();
+        self.rule_groups.guard().clear();
+        self.rules.clear();
         for row in self.events_rows.drain(..) {
             self.events_group.remove(&row);
         }
     }
 
-    fn build_rules(&mut self, rules: &[RuleInfo], sender: &ComponentSender<Self>) {
-        while let Some(child) = self.rules_box.first_child() {
-            self.rules_box.remove(&child);
-        }
-        self.rule_rows.clear();
+    fn build_rules(&mut self, rules: &[RuleInfo]) {
+        let mut groups = self.rule_groups.guard();
+        groups.clear();
         if rules.is_empty() {
-            let group = adw::PreferencesGroup::builder()
-                .title(tr("Rules"))
-                .description(tr(
+            groups.push_back(RuleGroupInit {
+                title: tr("Rules"),
+                description: Some(tr(
                     "This profile has no rules: the app may do only what every profile allows.",
-                ))
-                .build();
-            self.rules_box.append(&group);
+                )),
+                rules: Vec::new(),
+            });
         }
         for (group, members) in group_rules(rules) {
-            let widget = adw::PreferencesGroup::builder()
-                .title(group.title())
-                .build();
-            for rule in members {
-                let (row, rule_row) = rule_row(rule, sender);
-                widget.add(&row);
-                self.rule_rows.push(rule_row);
-            }
-            self.rules_box.append(&widget);
+            groups.push_back(RuleGroupInit {
+                title: group.title(),
+                description: None,
+                rules: members.into_iter().cloned().collect(),
+            });
         }
-        // Rows were added group by group: put them back in file order so
-        // they line up with the daemon's list on the next comparison.
-        self.rule_rows.sort_by_key(|row| {
-            rules
-                .iter()
-                .position(|r| r.id == row.rule.id)
-                .unwrap_or(usize::MAX)
-        });
     }
 
     fn build_events(
@@ -669,68 +658,6 @@ fn mode_help(mode: Option<&str>) -> String {
         Some("disabled") => tr("Nothing is checked"),
         _ => String::new(),
     }
-}
-
-fn set_switch(switch: &gtk::Switch, handler: &glib::SignalHandlerId, on: bool) {
-    switch.block_signal(handler);
-    switch.set_active(on);
-    switch.set_state(on);
-    switch.unblock_signal(handler);
-}
-
-fn rule_row(rule: &RuleInfo, sender: &ComponentSender<ProfilePage>) -> (adw::ActionRow, RuleRow) {
-    let row = adw::ActionRow::builder()
-        .title(glib::markup_escape_text(&rule.summary))
-        .subtitle(glib::markup_escape_text(&rule_subtitle(rule)))
-        .build();
-    let switch = gtk::Switch::builder()
-        .active(rule.enabled)
-        .state(rule.enabled)
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Apply this rule"))
-        .build();
-    let id = rule.id.clone();
-    let toggle_sender = sender.clone();
-    let handler = switch.connect_state_set(move |_, enabled| {
-        toggle_sender.input(ProfilePageInput::Toggle {
-            id: id.clone(),
-            enabled,
-        });
-        // The switch keeps the daemon's state until the daemon has taken
-        // the change; the page sets it after reading the rules again.
-        glib::Propagation::Stop
-    });
-    let remove = gtk::Button::builder()
-        .icon_name("user-trash-symbolic")
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Remove rule"))
-        .css_classes(["flat"])
-        .build();
-    a11y::set_label(
-        &remove,
-        &tr("Remove rule: {summary}").replace("{summary}", &rule.summary),
-    );
-    let (id, summary) = (rule.id.clone(), rule.summary.clone());
-    let remove_sender = sender.clone();
-    remove.connect_clicked(move |_| {
-        remove_sender.input(ProfilePageInput::Remove {
-            id: id.clone(),
-            summary: summary.clone(),
-        });
-    });
-    row.add_suffix(&switch);
-    row.add_suffix(&remove);
-    // Also names the switch for assistive technology after the row's
-    // title (the rule's summary), and lets Enter on the row flip it.
-    row.set_activatable_widget(Some(&switch));
-    (
-        row,
-        RuleRow {
-            rule: rule.clone(),
-            switch,
-            handler,
-        },
-    )
 }
 
 fn event_row(event: &EventInfo, sender: &ComponentSender<ProfilePage>) -> adw::ExpanderRow {

@@ -2,5 +2,6 @@
 //! page keeps them in a `FactoryVecDeque` and hears what the user does on
 //! a row as the row's output.
 
+pub mod event_row;
 pub mod rule_group;
 pub mod rule_row;

@@ -10,9 +10,8 @@ use relm4::prelude::*;
 
 use super::{
     client,
-    model::{event_subtitle, event_title, history_apps, history_view, title},
+    model::{event_subtitle, event_title, format_time, history_apps, history_view, title},
     page_header::PageHeader,
-    profile_page::format_time,
 };
 
 /// Rows shown at most: older events stay readable in the daemon, but a list

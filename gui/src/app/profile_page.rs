@@ -6,7 +6,7 @@
 //! it, and the toast says why.
 
 use adw::prelude::*;
-use bpfbox_dbus::{options, zbus::Connection, EventInfo, RuleInfo};
+use bpfbox_dbus::{options, zbus::Connection, RuleInfo};
 use bpfbox_gui::i18n::tr;
 use gtk::glib;
 use relm4::prelude::*;
@@ -16,11 +16,12 @@ use super::{
     add_rule::{AddRule, AddRuleInput, AddRuleOutput},
     client::{self, Detail},
     factories::{
+        event_row::{EventRow, EventRowOutput},
         rule_group::{RuleGroup, RuleGroupInit},
         rule_row::RuleRowOutput,
     },
     learn::{self, Answer, Learning, Review},
-    model::{event_subtitle, event_title, group_rules, mode_label, MODES},
+    model::{group_rules, mode_label, MODES},
     page_header::PageHeader,
 };
 
@@ -40,8 +41,8 @@ pub struct ProfilePage {
     /// keyboard focus away.
     rules: Vec<RuleInfo>,
     rule_groups: FactoryVecDeque<RuleGroup>,
-    events_group: adw::PreferencesGroup,
-    events_rows: Vec<gtk::Widget>,
+    /// The recent denials, read again with the profile.
+    events: FactoryVecDeque<EventRow>,
     mode_row: adw::ComboRow,
     mode_handler: glib::SignalHandlerId,
     /// A "Learn from activity" run, of whichever profile it was started on.
@@ -252,6 +253,16 @@ impl Component for ProfilePage {
                             #[watch]
                             set_visible: model.detail.is_some(),
                             set_title: &tr("Recent denials"),
+
+                            // In place of the rows while there are none.
+                            add = &adw::ActionRow {
+                                #[watch]
+                                set_visible: model.denials_note().is_some(),
+                                #[watch]
+                                set_title: &model.denials_note().map(|(title, _)| title).unwrap_or_default(),
+                                #[watch]
+                                set_subtitle: &model.denials_note().map(|(_, subtitle)| subtitle).unwrap_or_default(),
+                            },
                         },
                     },
                 },
@@ -284,7 +295,11 @@ impl Component for ProfilePage {
                 RuleRowOutput::Toggle { id, enabled } => ProfilePageInput::Toggle { id, enabled },
                 RuleRowOutput::Remove { id, summary } => ProfilePageInput::Remove { id, summary },
             });
-        let events_group = adw::PreferencesGroup::new();
+        let events = FactoryVecDeque::builder()
+            .launch(adw::PreferencesGroup::new())
+            .forward(sender.input_sender(), |out| match out {
+                EventRowOutput::Allow(id) => ProfilePageInput::Allow(id),
+            });
         let model = ProfilePage {
             conn: None,
             path: None,
@@ -295,14 +310,13 @@ impl Component for ProfilePage {
             add_rule,
             rules: Vec::new(),
             rule_groups,
-            events_group: events_group.clone(),
-            events_rows: Vec::new(),
+            events,
             mode_row: mode_row.clone(),
             mode_handler,
             learning: None,
         };
-        let rules_box = model.rule_groups.widget();
-        let (mode_row, events_group) = (&mode_row, &events_group);
+        let (rules_box, events_group) = (model.rule_groups.widget(), model.events.widget());
+        let mode_row = &mode_row;
         let widgets = view_output!();
         a11y::set_label(&widgets.add_button, &tr("Add rule"));
         ComponentParts { model, widgets }
@@ -452,7 +466,7 @@ impl Component for ProfilePage {
                 match result {
                     Ok(detail) => {
                         self.problem = None;
-                        self.show(&detail, &sender);
+                        self.show(&detail);
                         self.detail = Some(*detail);
                     }
                     Err(text) => {
@@ -564,7 +578,7 @@ impl ProfilePage {
         });
     }
 
-    fn show(&mut self, detail: &Detail, sender: &ComponentSender<Self>) {
+    fn show(&mut self, detail: &Detail) {
         // The mode selector follows the daemon without calling it back.
         if let Some(index) = MODES.iter().position(|m| *m == detail.item.mode) {
             self.mode_row.block_signal(&self.mode_handler);
@@ -588,15 +602,33 @@ impl ProfilePage {
             self.build_rules(&detail.rules);
         }
         self.rules.clone_from(&detail.rules);
-        self.build_events(&detail.events, sender);
+
+        let mut rows = self.events.guard();
+        rows.clear();
+        if let Ok(events) = &detail.events {
+            for event in events {
+                rows.push_back(event.clone());
+            }
+        }
+    }
+
+    /// What the denials group says while it has no rows: a title and a
+    /// subtitle (markup).
+    fn denials_note(&self) -> Option<(String, String)> {
+        match &self.detail.as_ref()?.events {
+            Err(why) => Some((
+                tr("Denials cannot be shown"),
+                glib::markup_escape_text(why).to_string(),
+            )),
+            Ok(events) if events.is_empty() => Some((tr("No denials"), String::new())),
+            Ok(_) => None,
+        }
     }
 
     fn clear_rows(&mut self) {
         self.rule_groups.guard().clear();
         self.rules.clear();
-        for row in self.events_rows.drain(..) {
-            self.events_group.remove(&row);
-        }
+        self.events.guard().clear();
     }
 
     fn build_rules(&mut self, rules: &[RuleInfo]) {
@@ -619,35 +651,6 @@ impl ProfilePage {
             });
         }
     }
-
-    fn build_events(
-        &mut self,
-        events: &Result<Vec<EventInfo>, String>,
-        sender: &ComponentSender<Self>,
-    ) {
-        for row in self.events_rows.drain(..) {
-            self.events_group.remove(&row);
-        }
-        let rows: Vec<gtk::Widget> = match events {
-            Err(why) => vec![adw::ActionRow::builder()
-                .title(tr("Denials cannot be shown"))
-                .subtitle(glib::markup_escape_text(why))
-                .build()
-                .upcast()],
-            Ok(events) if events.is_empty() => vec![adw::ActionRow::builder()
-                .title(tr("No denials"))
-                .build()
-                .upcast()],
-            Ok(events) => events
-                .iter()
-                .map(|e| event_row(e, sender).upcast())
-                .collect(),
-        };
-        for row in &rows {
-            self.events_group.add(row);
-        }
-        self.events_rows = rows;
-    }
 }
 
 /// What each mode means, under the selector.
@@ -658,39 +661,4 @@ fn mode_help(mode: Option<&str>) -> String {
         Some("disabled") => tr("Nothing is checked"),
         _ => String::new(),
     }
-}
-
-fn event_row(event: &EventInfo, sender: &ComponentSender<ProfilePage>) -> adw::ExpanderRow {
-    let when = format_time(event.time_usec);
-    let row = adw::ExpanderRow::builder()
-        .title(glib::markup_escape_text(&event_title(event)))
-        .subtitle(glib::markup_escape_text(&event_subtitle(event, &when)))
-        .build();
-    let allow = gtk::Button::builder()
-        .label(tr("Allow"))
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Add a rule that allows this from now on"))
-        .build();
-    a11y::set_label(
-        &allow,
-        &tr("Allow {what}").replace("{what}", &event_title(event)),
-    );
-    let id = event.id;
-    let sender = sender.clone();
-    allow.connect_clicked(move |_| sender.input(ProfilePageInput::Allow(id)));
-    row.add_action(&allow);
-    let why = adw::ActionRow::builder()
-        .title(tr("Why"))
-        .subtitle(glib::markup_escape_text(&event.reason))
-        .build();
-    row.add_row(&why);
-    row
-}
-
-/// An event's time in the local time zone, for people.
-pub fn format_time(time_usec: i64) -> String {
-    glib::DateTime::from_unix_local(time_usec / 1_000_000)
-        .and_then(|t| t.format("%x %X"))
-        .map(|s| s.to_string())
-        .unwrap_or_default()
 }

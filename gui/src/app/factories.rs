@@ -3,5 +3,6 @@
 //! a row as the row's output.
 
 pub mod event_row;
+pub mod history_row;
 pub mod rule_group;
 pub mod rule_row;

@@ -10,7 +10,8 @@ use relm4::prelude::*;
 
 use super::{
     client,
-    model::{event_subtitle, event_title, format_time, history_apps, history_view, title},
+    factories::history_row::HistoryRow,
+    model::{history_apps, history_view},
     page_header::PageHeader,
 };
 
@@ -31,7 +32,9 @@ pub struct History {
     apps: Vec<String>,
     folded: bool,
     loading: bool,
-    list: gtk::ListBox,
+    /// The rows of the events shown, rebuilt whenever the events or the
+    /// filter change.
+    rows: FactoryVecDeque<HistoryRow>,
     apps_model: gtk::StringList,
     dropdown: gtk::DropDown,
     dropdown_handler: glib::SignalHandlerId,
@@ -123,7 +126,7 @@ impl Component for History {
                                 // the last row's separator when the
                                 // placeholder, a child too, comes after it.
                                 #[watch]
-                                set_visible: model.list.row_at_index(0).is_none(),
+                                set_visible: model.rows.is_empty(),
                                 #[watch]
                                 set_label: &if model.loading { tr("Reading the history…") } else { tr("No denials") },
                             },
@@ -145,7 +148,9 @@ impl Component for History {
         let dropdown_handler = dropdown.connect_selected_notify(move |d| {
             filter_sender.input(HistoryInput::Filter(d.selected()));
         });
-        let list = gtk::ListBox::new();
+        let rows = FactoryVecDeque::builder()
+            .launch(gtk::ListBox::new())
+            .detach();
         let model = History {
             conn: None,
             events: Vec::new(),
@@ -155,12 +160,12 @@ impl Component for History {
             apps: Vec::new(),
             folded: false,
             loading: false,
-            list: list.clone(),
+            rows,
             apps_model,
             dropdown: dropdown.clone(),
             dropdown_handler,
         };
-        let (list, dropdown) = (&list, &dropdown);
+        let (list, dropdown) = (model.rows.widget(), &dropdown);
         let widgets = view_output!();
         super::a11y::set_label(&model.dropdown, &tr("Application"));
         ComponentParts { model, widgets }
@@ -258,31 +263,13 @@ impl History {
             self.apps = executables;
         }
 
-        // Rows only: the placeholder is a child of the list too, and removing
-        // it would leave an empty history blank instead of "No denials".
-        while let Some(row) = self.list.row_at_index(0) {
-            self.list.remove(&row);
-        }
+        let mut rows = self.rows.guard();
+        rows.clear();
         for event in history_view(&self.events, self.filter.as_deref())
             .into_iter()
             .take(SHOWN)
         {
-            let when = format_time(event.time_usec);
-            let row = adw::ExpanderRow::builder()
-                .title(glib::markup_escape_text(&format!(
-                    "{} — {}",
-                    title(&event.display_name, &event.executable),
-                    event_title(event)
-                )))
-                .subtitle(glib::markup_escape_text(&event_subtitle(event, &when)))
-                .build();
-            row.add_row(
-                &adw::ActionRow::builder()
-                    .title(tr("Why"))
-                    .subtitle(glib::markup_escape_text(&event.reason))
-                    .build(),
-            );
-            self.list.append(&row);
+            rows.push_back(event.clone());
         }
     }
 }

@@ -8,9 +8,11 @@
 mod a11y;
 mod add_rule;
 mod client;
+mod factories;
 mod history;
 mod learn;
 mod model;
+mod page_header;
 mod profile_list;
 mod profile_page;
 

@@ -10,8 +10,9 @@ use relm4::prelude::*;
 
 use super::{
     client,
-    model::{event_subtitle, event_title, history_apps, history_view, title},
-    profile_page::format_time,
+    factories::history_row::HistoryRow,
+    model::{history_apps, history_view},
+    page_header::PageHeader,
 };
 
 /// Rows shown at most: older events stay readable in the daemon, but a list
@@ -31,7 +32,9 @@ pub struct History {
     apps: Vec<String>,
     folded: bool,
     loading: bool,
-    list: gtk::ListBox,
+    /// The rows of the events shown, rebuilt whenever the events or the
+    /// filter change.
+    rows: FactoryVecDeque<HistoryRow>,
     apps_model: gtk::StringList,
     dropdown: gtk::DropDown,
     dropdown_handler: glib::SignalHandlerId,
@@ -71,17 +74,16 @@ impl Component for History {
         gtk::Box {
             set_orientation: gtk::Orientation::Vertical,
 
-            adw::HeaderBar {
-                #[name = "back_button"]
-                pack_start = &gtk::Button {
-                    set_icon_name: "go-previous-symbolic",
-                    set_tooltip_text: Some(&tr("Back")),
+            #[template]
+            PageHeader {
+                #[template_child]
+                back_button {
                     #[watch]
                     set_visible: model.folded,
                     connect_clicked => HistoryInput::Back,
                 },
-                #[wrap(Some)]
-                set_title_widget = &adw::WindowTitle {
+                #[template_child]
+                title {
                     set_title: &tr("Denial history"),
                 },
                 #[local_ref]
@@ -120,6 +122,11 @@ impl Component for History {
                             set_placeholder = &gtk::Label {
                                 set_margin_all: 24,
                                 add_css_class: "dim-label",
+                                // Hidden while there are rows: GTK 4.8 draws
+                                // the last row's separator when the
+                                // placeholder, a child too, comes after it.
+                                #[watch]
+                                set_visible: model.rows.is_empty(),
                                 #[watch]
                                 set_label: &if model.loading { tr("Reading the history…") } else { tr("No denials") },
                             },
@@ -141,7 +148,9 @@ impl Component for History {
         let dropdown_handler = dropdown.connect_selected_notify(move |d| {
             filter_sender.input(HistoryInput::Filter(d.selected()));
         });
-        let list = gtk::ListBox::new();
+        let rows = FactoryVecDeque::builder()
+            .launch(gtk::ListBox::new())
+            .detach();
         let model = History {
             conn: None,
             events: Vec::new(),
@@ -151,14 +160,13 @@ impl Component for History {
             apps: Vec::new(),
             folded: false,
             loading: false,
-            list: list.clone(),
+            rows,
             apps_model,
             dropdown: dropdown.clone(),
             dropdown_handler,
         };
-        let (list, dropdown) = (&list, &dropdown);
+        let (list, dropdown) = (model.rows.widget(), &dropdown);
         let widgets = view_output!();
-        super::a11y::set_label(&widgets.back_button, &tr("Back"));
         super::a11y::set_label(&model.dropdown, &tr("Application"));
         ComponentParts { model, widgets }
     }
@@ -255,29 +263,13 @@ impl History {
             self.apps = executables;
         }
 
-        while let Some(child) = self.list.first_child() {
-            self.list.remove(&child);
-        }
+        let mut rows = self.rows.guard();
+        rows.clear();
         for event in history_view(&self.events, self.filter.as_deref())
             .into_iter()
             .take(SHOWN)
         {
-            let when = format_time(event.time_usec);
-            let row = adw::ExpanderRow::builder()
-                .title(glib::markup_escape_text(&format!(
-                    "{} — {}",
-                    title(&event.display_name, &event.executable),
-                    event_title(event)
-                )))
-                .subtitle(glib::markup_escape_text(&event_subtitle(event, &when)))
-                .build();
-            row.add_row(
-                &adw::ActionRow::builder()
-                    .title(tr("Why"))
-                    .subtitle(glib::markup_escape_text(&event.reason))
-                    .build(),
-            );
-            self.list.append(&row);
+            rows.push_back(event.clone());
         }
     }
 }

@@ -222,6 +222,14 @@ pub fn event_subtitle(event: &EventInfo, when: &str) -> String {
     line
 }
 
+/// An event's time in the local time zone, for people.
+pub fn format_time(time_usec: i64) -> String {
+    gtk::glib::DateTime::from_unix_local(time_usec / 1_000_000)
+        .and_then(|t| t.format("%x %X"))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
 /// The events of the history page: those of `executable` (all when
 /// `None`), newest first.
 pub fn history_view<'a>(events: &'a [EventInfo], executable: Option<&str>) -> Vec<&'a EventInfo> {

@@ -6,7 +6,7 @@
 //! it, and the toast says why.
 
 use adw::prelude::*;
-use bpfbox_dbus::{options, zbus::Connection, EventInfo, RuleInfo};
+use bpfbox_dbus::{options, zbus::Connection, RuleInfo};
 use bpfbox_gui::i18n::tr;
 use gtk::glib;
 use relm4::prelude::*;
@@ -15,8 +15,14 @@ use super::{
     a11y,
     add_rule::{AddRule, AddRuleInput, AddRuleOutput},
     client::{self, Detail},
+    factories::{
+        event_row::{EventRow, EventRowOutput},
+        rule_group::{RuleGroup, RuleGroupInit},
+        rule_row::RuleRowOutput,
+    },
     learn::{self, Answer, Learning, Review},
-    model::{event_subtitle, event_title, group_rules, mode_label, rule_subtitle, MODES},
+    model::{group_rules, mode_label, MODES},
+    page_header::PageHeader,
 };
 
 pub struct ProfilePage {
@@ -30,22 +36,17 @@ pub struct ProfilePage {
     generation: u64,
     folded: bool,
     add_rule: Controller<AddRule>,
-    /// The rule rows, kept while the set of rules stays the same so that a
-    /// re-read does not take the keyboard focus away.
-    rule_rows: Vec<RuleRow>,
-    rules_box: gtk::Box,
-    events_group: adw::PreferencesGroup,
-    events_rows: Vec<gtk::Widget>,
+    /// The rules the rows show, in file order. The rows are kept while the
+    /// set of rules stays the same so that a re-read does not take the
+    /// keyboard focus away.
+    rules: Vec<RuleInfo>,
+    rule_groups: FactoryVecDeque<RuleGroup>,
+    /// The recent denials, read again with the profile.
+    events: FactoryVecDeque<EventRow>,
     mode_row: adw::ComboRow,
     mode_handler: glib::SignalHandlerId,
     /// A "Learn from activity" run, of whichever profile it was started on.
     learning: Option<Learning>,
-}
-
-struct RuleRow {
-    rule: RuleInfo,
-    switch: gtk::Switch,
-    handler: glib::SignalHandlerId,
 }
 
 #[derive(Debug)]
@@ -112,17 +113,16 @@ impl Component for ProfilePage {
         gtk::Box {
             set_orientation: gtk::Orientation::Vertical,
 
-            adw::HeaderBar {
-                #[name = "back_button"]
-                pack_start = &gtk::Button {
-                    set_icon_name: "go-previous-symbolic",
-                    set_tooltip_text: Some(&tr("Back")),
+            #[template]
+            PageHeader {
+                #[template_child]
+                back_button {
                     #[watch]
                     set_visible: model.folded,
                     connect_clicked => ProfilePageInput::Back,
                 },
-                #[wrap(Some)]
-                set_title_widget = &adw::WindowTitle {
+                #[template_child]
+                title {
                     #[watch]
                     set_title: &model.detail.as_ref().map(|d| d.item.title()).unwrap_or_default(),
                     #[watch]
@@ -253,6 +253,16 @@ impl Component for ProfilePage {
                             #[watch]
                             set_visible: model.detail.is_some(),
                             set_title: &tr("Recent denials"),
+
+                            // In place of the rows while there are none.
+                            add = &adw::ActionRow {
+                                #[watch]
+                                set_visible: model.denials_note().is_some(),
+                                #[watch]
+                                set_title: &model.denials_note().map(|(title, _)| title).unwrap_or_default(),
+                                #[watch]
+                                set_subtitle: &model.denials_note().map(|(_, subtitle)| subtitle).unwrap_or_default(),
+                            },
                         },
                     },
                 },
@@ -279,8 +289,17 @@ impl Component for ProfilePage {
         let mode_handler = mode_row.connect_selected_notify(move |row| {
             mode_sender.input(ProfilePageInput::Mode(row.selected()));
         });
-        let rules_box = gtk::Box::default();
-        let events_group = adw::PreferencesGroup::new();
+        let rule_groups = FactoryVecDeque::builder()
+            .launch(gtk::Box::default())
+            .forward(sender.input_sender(), |out| match out {
+                RuleRowOutput::Toggle { id, enabled } => ProfilePageInput::Toggle { id, enabled },
+                RuleRowOutput::Remove { id, summary } => ProfilePageInput::Remove { id, summary },
+            });
+        let events = FactoryVecDeque::builder()
+            .launch(adw::PreferencesGroup::new())
+            .forward(sender.input_sender(), |out| match out {
+                EventRowOutput::Allow(id) => ProfilePageInput::Allow(id),
+            });
         let model = ProfilePage {
             conn: None,
             path: None,
@@ -289,17 +308,16 @@ impl Component for ProfilePage {
             generation: 0,
             folded: false,
             add_rule,
-            rule_rows: Vec::new(),
-            rules_box: rules_box.clone(),
-            events_group: events_group.clone(),
-            events_rows: Vec::new(),
+            rules: Vec::new(),
+            rule_groups,
+            events,
             mode_row: mode_row.clone(),
             mode_handler,
             learning: None,
         };
-        let (mode_row, rules_box, events_group) = (&mode_row, &rules_box, &events_group);
+        let (rules_box, events_group) = (model.rule_groups.widget(), model.events.widget());
+        let mode_row = &mode_row;
         let widgets = view_output!();
-        a11y::set_label(&widgets.back_button, &tr("Back"));
         a11y::set_label(&widgets.add_button, &tr("Add rule"));
         ComponentParts { model, widgets }
     }
@@ -448,7 +466,7 @@ impl Component for ProfilePage {
                 match result {
                     Ok(detail) => {
                         self.problem = None;
-                        self.show(&detail, &sender);
+                        self.show(&detail);
                         self.detail = Some(*detail);
                     }
                     Err(text) => {
@@ -560,7 +578,7 @@ impl ProfilePage {
         });
     }
 
-    fn show(&mut self, detail: &Detail, sender: &ComponentSender<Self>) {
+    fn show(&mut self, detail: &Detail) {
         // The mode selector follows the daemon without calling it back.
         if let Some(index) = MODES.iter().position(|m| *m == detail.item.mode) {
             self.mode_row.block_signal(&self.mode_handler);
@@ -569,96 +587,69 @@ impl ProfilePage {
             self.mode_row.unblock_signal(&self.mode_handler);
         }
 
-        let same_rules = self.rule_rows.len() == detail.rules.len()
-            && self.rule_rows.iter().zip(&detail.rules).all(|(row, rule)| {
+        let same_rules = self.rules.len() == detail.rules.len()
+            && self.rules.iter().zip(&detail.rules).all(|(shown, rule)| {
                 RuleInfo {
                     enabled: rule.enabled,
-                    ..row.rule.clone()
+                    ..shown.clone()
                 } == *rule
             });
         if same_rules {
-            for (row, rule) in self.rule_rows.iter_mut().zip(&detail.rules) {
-                set_switch(&row.switch, &row.handler, rule.enabled);
-                row.rule.enabled = rule.enabled;
+            for group in self.rule_groups.guard().iter_mut() {
+                group.follow(&detail.rules);
             }
         } else {
-            self.build_rules(&detail.rules, sender);
+            self.build_rules(&detail.rules);
         }
-        self.build_events(&detail.events, sender);
+        self.rules.clone_from(&detail.rules);
+
+        let mut rows = self.events.guard();
+        rows.clear();
+        if let Ok(events) = &detail.events {
+            for event in events {
+                rows.push_back(event.clone());
+            }
+        }
+    }
+
+    /// What the denials group says while it has no rows: a title and a
+    /// subtitle (markup).
+    fn denials_note(&self) -> Option<(String, String)> {
+        match &self.detail.as_ref()?.events {
+            Err(why) => Some((
+                tr("Denials cannot be shown"),
+                glib::markup_escape_text(why).to_string(),
+            )),
+            Ok(events) if events.is_empty() => Some((tr("No denials"), String::new())),
+            Ok(_) => None,
+        }
     }
 
     fn clear_rows(&mut self) {
-        while let Some(child) = self.rules_box.first_child() {
-            self.rules_box.remove(&child);
-        }
-        self.rule_rows.clear();
-        for row in self.events_rows.drain(..) {
-            self.events_group.remove(&row);
-        }
+        self.rule_groups.guard().clear();
+        self.rules.clear();
+        self.events.guard().clear();
     }
 
-    fn build_rules(&mut self, rules: &[RuleInfo], sender: &ComponentSender<Self>) {
-        while let Some(child) = self.rules_box.first_child() {
-            self.rules_box.remove(&child);
-        }
-        self.rule_rows.clear();
+    fn build_rules(&mut self, rules: &[RuleInfo]) {
+        let mut groups = self.rule_groups.guard();
+        groups.clear();
         if rules.is_empty() {
-            let group = adw::PreferencesGroup::builder()
-                .title(tr("Rules"))
-                .description(tr(
+            groups.push_back(RuleGroupInit {
+                title: tr("Rules"),
+                description: Some(tr(
                     "This profile has no rules: the app may do only what every profile allows.",
-                ))
-                .build();
-            self.rules_box.append(&group);
+                )),
+                rules: Vec::new(),
+            });
         }
         for (group, members) in group_rules(rules) {
-            let widget = adw::PreferencesGroup::builder()
-                .title(group.title())
-                .build();
-            for rule in members {
-                let (row, rule_row) = rule_row(rule, sender);
-                widget.add(&row);
-                self.rule_rows.push(rule_row);
-            }
-            self.rules_box.append(&widget);
+            groups.push_back(RuleGroupInit {
+                title: group.title(),
+                description: None,
+                rules: members.into_iter().cloned().collect(),
+            });
         }
-        // Rows were added group by group: put them back in file order so
-        // they line up with the daemon's list on the next comparison.
-        self.rule_rows.sort_by_key(|row| {
-            rules
-                .iter()
-                .position(|r| r.id == row.rule.id)
-                .unwrap_or(usize::MAX)
-        });
-    }
-
-    fn build_events(
-        &mut self,
-        events: &Result<Vec<EventInfo>, String>,
-        sender: &ComponentSender<Self>,
-    ) {
-        for row in self.events_rows.drain(..) {
-            self.events_group.remove(&row);
-        }
-        let rows: Vec<gtk::Widget> = match events {
-            Err(why) => vec![adw::ActionRow::builder()
-                .title(tr("Denials cannot be shown"))
-                .subtitle(glib::markup_escape_text(why))
-                .build()
-                .upcast()],
-            Ok(events) if events.is_empty() => vec![adw::ActionRow::builder()
-                .title(tr("No denials"))
-                .build()
-                .upcast()],
-            Ok(events) => events
-                .iter()
-                .map(|e| event_row(e, sender).upcast())
-                .collect(),
-        };
-        for row in &rows {
-            self.events_group.add(row);
-        }
-        self.events_rows = rows;
     }
 }
 
@@ -670,101 +661,4 @@ fn mode_help(mode: Option<&str>) -> String {
         Some("disabled") => tr("Nothing is checked"),
         _ => String::new(),
     }
-}
-
-fn set_switch(switch: &gtk::Switch, handler: &glib::SignalHandlerId, on: bool) {
-    switch.block_signal(handler);
-    switch.set_active(on);
-    switch.set_state(on);
-    switch.unblock_signal(handler);
-}
-
-fn rule_row(rule: &RuleInfo, sender: &ComponentSender<ProfilePage>) -> (adw::ActionRow, RuleRow) {
-    let row = adw::ActionRow::builder()
-        .title(glib::markup_escape_text(&rule.summary))
-        .subtitle(glib::markup_escape_text(&rule_subtitle(rule)))
-        .build();
-    let switch = gtk::Switch::builder()
-        .active(rule.enabled)
-        .state(rule.enabled)
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Apply this rule"))
-        .build();
-    let id = rule.id.clone();
-    let toggle_sender = sender.clone();
-    let handler = switch.connect_state_set(move |_, enabled| {
-        toggle_sender.input(ProfilePageInput::Toggle {
-            id: id.clone(),
-            enabled,
-        });
-        // The switch keeps the daemon's state until the daemon has taken
-        // the change; the page sets it after reading the rules again.
-        glib::Propagation::Stop
-    });
-    let remove = gtk::Button::builder()
-        .icon_name("user-trash-symbolic")
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Remove rule"))
-        .css_classes(["flat"])
-        .build();
-    a11y::set_label(
-        &remove,
-        &tr("Remove rule: {summary}").replace("{summary}", &rule.summary),
-    );
-    let (id, summary) = (rule.id.clone(), rule.summary.clone());
-    let remove_sender = sender.clone();
-    remove.connect_clicked(move |_| {
-        remove_sender.input(ProfilePageInput::Remove {
-            id: id.clone(),
-            summary: summary.clone(),
-        });
-    });
-    row.add_suffix(&switch);
-    row.add_suffix(&remove);
-    // Also names the switch for assistive technology after the row's
-    // title (the rule's summary), and lets Enter on the row flip it.
-    row.set_activatable_widget(Some(&switch));
-    (
-        row,
-        RuleRow {
-            rule: rule.clone(),
-            switch,
-            handler,
-        },
-    )
-}
-
-fn event_row(event: &EventInfo, sender: &ComponentSender<ProfilePage>) -> adw::ExpanderRow {
-    let when = format_time(event.time_usec);
-    let row = adw::ExpanderRow::builder()
-        .title(glib::markup_escape_text(&event_title(event)))
-        .subtitle(glib::markup_escape_text(&event_subtitle(event, &when)))
-        .build();
-    let allow = gtk::Button::builder()
-        .label(tr("Allow"))
-        .valign(gtk::Align::Center)
-        .tooltip_text(tr("Add a rule that allows this from now on"))
-        .build();
-    a11y::set_label(
-        &allow,
-        &tr("Allow {what}").replace("{what}", &event_title(event)),
-    );
-    let id = event.id;
-    let sender = sender.clone();
-    allow.connect_clicked(move |_| sender.input(ProfilePageInput::Allow(id)));
-    row.add_action(&allow);
-    let why = adw::ActionRow::builder()
-        .title(tr("Why"))
-        .subtitle(glib::markup_escape_text(&event.reason))
-        .build();
-    row.add_row(&why);
-    row
-}
-
-/// An event's time in the local time zone, for people.
-pub fn format_time(time_usec: i64) -> String {
-    glib::DateTime::from_unix_local(time_usec / 1_000_000)
-        .and_then(|t| t.format("%x %X"))
-        .map(|s| s.to_string())
-        .unwrap_or_default()
 }

@@ -399,7 +399,7 @@ fn a_capability_that_gets_around_bpfbox_is_a_warning_where_it_is_written() {
         "profile = '/bin/app'\n[[capability]]\ncapability = ['net_bind_service', 'dac_read_search']\n",
     )
     .unwrap();
-    let diagnostics: Vec<String> = lint(&[file.clone()])
+    let diagnostics: Vec<String> = lint(std::slice::from_ref(&file))
         .iter()
         .map(ToString::to_string)
         .collect();

@@ -23,6 +23,12 @@ same_layout!(crate::InodeKey, c::SIZEOF_BPFBOX_INODE_KEY, c::FIELDS_BPFBOX_INODE
     _pad => c::OFFSETOF_BPFBOX_INODE_KEY__PAD,
 ]);
 
+same_layout!(crate::UidKey, c::SIZEOF_BPFBOX_UID_KEY, c::FIELDS_BPFBOX_UID_KEY, [
+    profile_id => c::OFFSETOF_BPFBOX_UID_KEY_PROFILE_ID,
+    uid => c::OFFSETOF_BPFBOX_UID_KEY_UID,
+    _pad => c::OFFSETOF_BPFBOX_UID_KEY__PAD,
+]);
+
 same_layout!(crate::Profile, c::SIZEOF_BPFBOX_PROFILE, c::FIELDS_BPFBOX_PROFILE, [
     mode => c::OFFSETOF_BPFBOX_PROFILE_MODE,
     flags => c::OFFSETOF_BPFBOX_PROFILE_FLAGS,
@@ -39,7 +45,7 @@ same_layout!(crate::Task, c::SIZEOF_BPFBOX_TASK, c::FIELDS_BPFBOX_TASK, [
     profile => c::OFFSETOF_BPFBOX_TASK_PROFILE,
     exe_ino => c::OFFSETOF_BPFBOX_TASK_EXE_INO,
     exe_dev => c::OFFSETOF_BPFBOX_TASK_EXE_DEV,
-    _pad2 => c::OFFSETOF_BPFBOX_TASK__PAD2,
+    profile_uid => c::OFFSETOF_BPFBOX_TASK_PROFILE_UID,
 ]);
 
 same_layout!(crate::Access, c::SIZEOF_BPFBOX_ACCESS, c::FIELDS_BPFBOX_ACCESS, [

@@ -51,7 +51,17 @@ pub struct Task {
     /// The file whose exec gave the task its profile (own-executable grant).
     pub exe_ino: u64,
     pub exe_dev: u32,
-    pub _pad2: u32,
+    /// The real uid the kernel's profile copy was taken for.
+    pub profile_uid: u32,
+}
+
+/// Key of `uid_rules`: a profile and a user.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UidKey {
+    pub profile_id: u64,
+    pub uid: u32,
+    pub _pad: u32,
 }
 
 /// One action's access set of a rule.
@@ -256,6 +266,7 @@ mod pod {
     // SAFETY (all): `#[repr(C)]`, no implicit padding (layout.rs proves the
     // sizes), and every bit pattern is a valid value.
     unsafe impl aya::Pod for super::InodeKey {}
+    unsafe impl aya::Pod for super::UidKey {}
     unsafe impl aya::Pod for super::Profile {}
     unsafe impl aya::Pod for super::Task {}
     unsafe impl aya::Pod for super::Rule {}

@@ -42,7 +42,9 @@ use aya::{
     programs::{links::FdLink, BtfTracePoint, KProbe, Lsm, ProgramError, UProbe},
     Btf, Ebpf, EbpfLoader,
 };
-use bpfbox_abi::{CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule};
+use bpfbox_abi::{
+    CapKey, Config, FsKey, InodeKey, NetKey, PairKey, Profile, ProtectedKey, Rule, UidKey,
+};
 use bpfbox_ebpf::{lsm_hook, maps, probes as probe_programs, LSM_PROGRAMS, OBJECT, TRACEPOINTS};
 
 pub use self::pins::{enforcing, is_confined, pin_dir, pinned_state, running_processes, unload};
@@ -130,6 +132,7 @@ pub struct Kernel {
     profiles: Map,
     exe_profiles: Map,
     exe_paths: Map,
+    uid_rules: Map,
     fs_rules: Map,
     net_rules: Map,
     ipc_rules: Map,
@@ -153,6 +156,8 @@ pub struct RuleMaps<'a> {
     pub exe_profiles: HashMap<&'a mut MapData, InodeKey, u64>,
     /// Executable path hash → profile id.
     pub exe_paths: HashMap<&'a mut MapData, u64, u64>,
+    /// (profile, user) → the rules id of the profile's rules for the user.
+    pub uid_rules: HashMap<&'a mut MapData, UidKey, u64>,
     /// File rules.
     pub fs_rules: HashMap<&'a mut MapData, FsKey, Rule>,
     /// Socket rules.
@@ -214,6 +219,7 @@ impl Kernel {
             profiles: Map::HashMap(open(maps::PROFILES)?),
             exe_profiles: Map::HashMap(open(maps::EXE_PROFILES)?),
             exe_paths: Map::HashMap(open(maps::EXE_PATHS)?),
+            uid_rules: Map::HashMap(open(maps::UID_RULES)?),
             fs_rules: Map::HashMap(open(maps::FS_RULES)?),
             net_rules: Map::HashMap(open(maps::NET_RULES)?),
             ipc_rules: Map::HashMap(open(maps::IPC_RULES)?),
@@ -299,6 +305,7 @@ impl Kernel {
             profiles: take(maps::PROFILES)?,
             exe_profiles: take(maps::EXE_PROFILES)?,
             exe_paths: take(maps::EXE_PATHS)?,
+            uid_rules: take(maps::UID_RULES)?,
             fs_rules: take(maps::FS_RULES)?,
             net_rules: take(maps::NET_RULES)?,
             ipc_rules: take(maps::IPC_RULES)?,
@@ -323,6 +330,7 @@ impl Kernel {
             profiles: typed(&mut self.profiles, maps::PROFILES)?,
             exe_profiles: typed(&mut self.exe_profiles, maps::EXE_PROFILES)?,
             exe_paths: typed(&mut self.exe_paths, maps::EXE_PATHS)?,
+            uid_rules: typed(&mut self.uid_rules, maps::UID_RULES)?,
             fs_rules: typed(&mut self.fs_rules, maps::FS_RULES)?,
             net_rules: typed(&mut self.net_rules, maps::NET_RULES)?,
             ipc_rules: typed(&mut self.ipc_rules, maps::IPC_RULES)?,

@@ -233,6 +233,19 @@
  * looked (a package upgrade, a late install) is confined by its path alone.
  */
 
+/*
+ * Key of `uid_rules`: a profile and a user. The value (__u64) is the rules
+ * id of the profile's rules for that user's processes: its rules without a
+ * `uid` and the user's own (temporary grants from a notification, which
+ * loosen only the processes of the person who answered). A task takes it
+ * in place of the profile's rules_id (task.h).
+ */
+struct bpfbox_uid_key {
+	__u64 profile_id;
+	__u32 uid; /* the task's real uid */
+	__u32 _pad;
+};
+
 /* Key of `exe_profiles`: the executable's identity as the kernel sees it. */
 struct bpfbox_inode_key {
 	__u64 ino;
@@ -275,7 +288,8 @@ struct bpfbox_task {
 	 */
 	__u64 exe_ino;
 	__u32 exe_dev;
-	__u32 _pad2;
+	/* the real uid the copy of `profile` was taken for (uid_rules) */
+	__u32 profile_uid;
 };
 
 /*

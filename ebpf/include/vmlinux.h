@@ -157,7 +157,13 @@ struct socket {
 };
 
 struct kernel_siginfo;
-struct cred;
+typedef struct {
+	u32 val;
+} kuid_t;
+
+struct cred {
+	kuid_t uid; /* the real user */
+};
 struct user_namespace;
 struct iattr;
 struct sockaddr;

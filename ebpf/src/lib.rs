@@ -112,6 +112,8 @@ pub mod maps {
     pub const EXE_PROFILES: &str = "exe_profiles";
     /// `bpfbox_abi::name_hash` of an executable's path → profile id.
     pub const EXE_PATHS: &str = "exe_paths";
+    /// `bpfbox_abi::UidKey` → the rules id of a profile's rules for a user.
+    pub const UID_RULES: &str = "uid_rules";
     /// `bpfbox_abi::FsKey` → `bpfbox_abi::Rule`.
     pub const FS_RULES: &str = "fs_rules";
     /// `bpfbox_abi::NetKey` → `bpfbox_abi::Rule`.

@@ -28,6 +28,14 @@ struct {
 	__type(value, __u64);
 } exe_profiles SEC(".maps");
 
+/* (profile, real uid) -> the rules id of the profile's rules for that user */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct bpfbox_uid_key);
+	__type(value, __u64);
+} uid_rules SEC(".maps");
+
 /* FNV-1a of an executable's path -> profile id (bpfbox_abi.h) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -33,7 +33,8 @@ static __always_inline bool current_subject(struct subject *s)
 	s->task = bpf_task_storage_get(&task_state, current, 0, 0);
 	if (!s->task)
 		return false;
-	s->profile = own_profile(s->task);
+	/* direct loads from the trusted task: its real user */
+	s->profile = own_profile(s->task, current->real_cred->uid.val);
 	if (!s->profile)
 		return false;
 	s->rules = s->profile->rules_id;

@@ -48,26 +48,39 @@ static __always_inline struct bpfbox_profile *active_profile(const struct bpfbox
 /*
  * The current task's profile, or NULL when the profile is gone or
  * disabled: its copy in the task's storage, while the policy generation it
- * was taken at lasts; otherwise looked up and copied again. Every change of
- * the profiles map is followed by a bump of the generation, and the
- * generation is read before the profile, so a copy is never older than the
- * map was when its generation was current. Only the task itself writes its
- * copy, and hooks do not nest within a task, so no hook reads it half
- * written. A hash lookup under emulation cost about 0.3 µs per hook.
+ * was taken at lasts and the task's real user `uid` is the same; otherwise
+ * looked up and copied again. Every change of the profiles map is followed
+ * by a bump of the generation, and the generation is read before the
+ * profile, so a copy is never older than the map was when its generation
+ * was current. Only the task itself writes its copy, and hooks do not nest
+ * within a task, so no hook reads it half written. A hash lookup under
+ * emulation cost about 0.3 µs per hook.
+ *
+ * Where the profile has rules for this user alone (`uid_rules`: temporary
+ * grants), the copy's rules id is theirs, so every check of this task
+ * looks its rules up there, and no other user's process ever does.
  */
-static __always_inline struct bpfbox_profile *own_profile(struct bpfbox_task *task)
+static __always_inline struct bpfbox_profile *own_profile(struct bpfbox_task *task, __u32 uid)
 {
 	__u64 *gen = policy_generation();
 	__u64 now = gen ? *(volatile __u64 *)gen : 0;
+	struct bpfbox_uid_key key = {};
 	struct bpfbox_profile *profile;
+	__u64 *rules;
 
 	/* generation 0 (none yet) is never a copy's */
-	if (!now || task->profile_gen != now) {
+	if (!now || task->profile_gen != now || task->profile_uid != uid) {
 		profile = bpf_map_lookup_elem(&profiles, &task->profile_id);
 		if (!profile)
 			return NULL;
 		task->profile = *profile;
+		key.profile_id = task->profile_id;
+		key.uid = uid;
+		rules = bpf_map_lookup_elem(&uid_rules, &key);
+		if (rules)
+			task->profile.rules_id = *rules;
 		task->profile_gen = now;
+		task->profile_uid = uid;
 	}
 	if (task->profile.mode == BPFBOX_MODE_DISABLED)
 		return NULL;

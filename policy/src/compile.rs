@@ -155,6 +155,9 @@ pub struct CompiledPolicy {
     pub profiles: BTreeMap<u64, abi::Profile>,
     /// `exe_profiles`: executable identity → profile id.
     pub exe_profiles: BTreeMap<InodeKey, u64>,
+    /// `uid_rules`: (profile, user) → the rules id of the profile's rules
+    /// for that user's processes, where rules with a `uid` name the user.
+    pub uid_rules: BTreeMap<abi::UidKey, u64>,
     /// `exe_paths`: [`abi::name_hash`] of an executable's path → profile
     /// id. Each profile's path as written and as the kernel names the file
     /// there (every symbolic link resolved), so that whatever file is put
@@ -191,6 +194,7 @@ impl CompiledPolicy {
         self.profiles.len()
             + self.exe_profiles.len()
             + self.exe_paths.len()
+            + self.uid_rules.len()
             + self.fs_rules.len()
             + self.net_rules.len()
             + self.ipc_rules.len()
@@ -239,6 +243,7 @@ pub fn compile(
         all_ids: ids.keys().copied().collect(),
         inodes: HashMap::new(),
         patterns: HashMap::new(),
+        uid: None,
         fs: BTreeMap::new(),
         net: BTreeMap::new(),
         ipc: BTreeMap::new(),
@@ -252,9 +257,30 @@ pub fn compile(
     };
     claim_executables(&sorted, resolver, &mut out, &mut c.notes);
     let mut child_rules: BTreeSet<u64> = BTreeSet::new();
+    // owner → profile id, for the variants of users' rules
+    let mut owners: BTreeMap<u64, u64> = BTreeMap::new();
     for p in &sorted {
-        if p.mode != Mode::Disabled && c.profile(p) {
-            child_rules.insert(p.id());
+        if p.mode == Mode::Disabled {
+            continue;
+        }
+        let id = p.id();
+        if c.profile(p, id, None) {
+            child_rules.insert(id);
+        }
+        for uid in p.rule_uids() {
+            let variant = variant_id(id, uid);
+            owners.insert(variant, id);
+            if c.profile(p, variant, Some(uid)) {
+                child_rules.insert(id);
+            }
+            out.uid_rules.insert(
+                abi::UidKey {
+                    profile_id: id,
+                    uid,
+                    _pad: 0,
+                },
+                variant,
+            );
         }
     }
     out.next_expiry = sorted
@@ -298,11 +324,12 @@ pub fn compile(
     out.ipc_rules = finish(c.ipc, "ipc_rules", |k| k.subject, &mut lossy);
     out.proc_rules = finish(c.proc, "proc_rules", |k| k.subject, &mut lossy);
     out.cap_rules = finish(c.cap, "cap_rules", |k| k.rules_id, &mut lossy);
-    key_rules_by_content(&mut out);
+    key_rules_by_content(&mut out, owners.keys().copied());
     out.notes = c.notes;
     for (id, map) in lossy {
+        let profile = owners.get(&id).copied().unwrap_or(id);
         out.notes.push(Note::ContextMerge {
-            profile: out.names[&id].clone(),
+            profile: out.names[&profile].clone(),
             map,
         });
     }
@@ -375,11 +402,16 @@ fn claim_executables(
 /// in force; then one update of the profile's entry switches every hook from
 /// the old rules to the new ones, and the old ones are removed unused. A
 /// profile whose rules did not change keeps its id, and nothing is written.
-fn key_rules_by_content(out: &mut CompiledPolicy) {
+fn key_rules_by_content(out: &mut CompiledPolicy, variants: impl Iterator<Item = u64>) {
     use std::hash::{Hash, Hasher};
 
-    let mut hashers: BTreeMap<u64, Fnv> =
-        out.profiles.keys().map(|&id| (id, Fnv::new(id))).collect();
+    let mut hashers: BTreeMap<u64, Fnv> = out
+        .profiles
+        .keys()
+        .copied()
+        .chain(variants)
+        .map(|id| (id, Fnv::new(id)))
+        .collect();
     let mut feed = |owner: u64, tag: u8, entry: &dyn Fn(&mut Fnv)| {
         if let Some(h) = hashers.get_mut(&owner) {
             tag.hash(h);
@@ -411,6 +443,9 @@ fn key_rules_by_content(out: &mut CompiledPolicy) {
     for (id, profile) in &mut out.profiles {
         profile.rules_id = new_id(*id);
     }
+    for variant in out.uid_rules.values_mut() {
+        *variant = new_id(*variant);
+    }
     macro_rules! rekey {
         ($map:ident, $field:ident) => {
             out.$map = std::mem::take(&mut out.$map)
@@ -427,6 +462,16 @@ fn key_rules_by_content(out: &mut CompiledPolicy) {
     rekey!(ipc_rules, subject);
     rekey!(proc_rules, subject);
     rekey!(cap_rules, rules_id);
+}
+
+/// The id a profile's rules for user `uid` are compiled under, before
+/// they are keyed by content: stable, and never a profile's own id.
+fn variant_id(profile: u64, uid: u32) -> u64 {
+    use std::hash::Hasher;
+    let mut h = Fnv::new(profile);
+    h.write(b"uid");
+    h.write_u32(uid);
+    h.finish()
 }
 
 /// FNV-1a, 64 bits: stable across runs and builds, unlike std's
@@ -488,6 +533,8 @@ struct Compiler<'a> {
     inodes: HashMap<String, Option<InodeKey>>,
     /// Keys of each distinct `file` pattern.
     patterns: HashMap<String, Rc<PatternKeys>>,
+    /// The user whose variant is being compiled (none: the base rules).
+    uid: Option<u32>,
     fs: BTreeMap<FsKey, EntryBuilder>,
     net: BTreeMap<NetKey, EntryBuilder>,
     ipc: BTreeMap<PairKey, EntryBuilder>,
@@ -505,9 +552,13 @@ struct Grant {
 }
 
 impl Compiler<'_> {
-    /// Compiles one profile's live rules; returns whether it has CHILD keys.
-    fn profile(&mut self, p: &Profile) -> bool {
-        let id = p.id();
+    /// Compiles one profile's live rules for the processes of user `uid`
+    /// (none: the rules without a `uid`; a user: those and the user's),
+    /// keyed by `owner` (the profile's id, or its variant's for that user);
+    /// returns whether it has CHILD keys.
+    fn profile(&mut self, p: &Profile, owner: u64, uid: Option<u32>) -> bool {
+        self.uid = uid;
+        let id = owner;
         let mut ids = LazyIds {
             profile: p,
             fs: None,
@@ -553,7 +604,7 @@ impl Compiler<'_> {
         }
         for rule in &p.signal {
             if let Some(grant) = self.grant(p, rule, rule.object.signals.bits()) {
-                for object in self.objects(id, &rule.object.targets) {
+                for object in self.objects(p.id(), &rule.object.targets) {
                     add(
                         &mut self.ipc,
                         PairKey {
@@ -567,7 +618,7 @@ impl Compiler<'_> {
         }
         for rule in &p.ptrace {
             if let Some(grant) = self.grant(p, rule, abi::IPC_PTRACE) {
-                for object in self.objects(id, &rule.object.targets) {
+                for object in self.objects(p.id(), &rule.object.targets) {
                     add(
                         &mut self.ipc,
                         PairKey {
@@ -581,7 +632,7 @@ impl Compiler<'_> {
         }
         for rule in &p.proc {
             if let Some(grant) = self.grant(p, rule, rule.object.access.bits()) {
-                for object in self.objects(id, &rule.object.targets) {
+                for object in self.objects(p.id(), &rule.object.targets) {
                     add(
                         &mut self.proc,
                         PairKey {
@@ -615,7 +666,8 @@ impl Compiler<'_> {
     }
 
     fn grant<T>(&self, p: &Profile, rule: &Rule<T>, access: u32) -> Option<Grant> {
-        rule.is_live(self.now).then(|| Grant {
+        let for_this_user = rule.uid.is_none() || rule.uid == self.uid;
+        (rule.is_live(self.now) && for_this_user).then(|| Grant {
             actions: rule.effective_actions(),
             access,
             state: self.contexts.state(p, rule),
@@ -1250,6 +1302,46 @@ mod tests {
         assert!(
             !probed(&library),
             "a library's or the kernel's functions are not its file's"
+        );
+    }
+
+    #[test]
+    fn a_rule_for_one_user_is_in_that_users_rules_only() {
+        let r = machine();
+        let p = profile(
+            "profile = '/bin/app'\n[[fs]]\nfile = '/etc/passwd'\naccess = 'read'\n\
+             [[fs]]\nfile = '/usr/lib/libc.so'\naccess = 'read'\nuid = 1000\n",
+        );
+        let c = compile(std::slice::from_ref(&p), &r, now()).unwrap();
+        let base = c.profiles[&p.id()].rules_id;
+        let user_key = abi::UidKey {
+            profile_id: p.id(),
+            uid: 1000,
+            _pad: 0,
+        };
+        let users = c.uid_rules[&user_key];
+        assert_eq!(
+            c.uid_rules.len(),
+            1,
+            "only user 1000 has rules of their own"
+        );
+        assert_ne!(users, base);
+        let lib = key(&r, "/usr/lib/libc.so");
+        let has_lib = |rules_id: u64| {
+            c.fs_rules
+                .keys()
+                .any(|k| k.rules_id == rules_id && k.scope == abi::SCOPE_INODE && k.ino == lib.ino)
+        };
+        assert!(has_lib(users) && !has_lib(base));
+        let passwd = key(&r, "/etc/passwd");
+        let has_passwd = |rules_id: u64| {
+            c.fs_rules
+                .keys()
+                .any(|k| k.rules_id == rules_id && k.ino == passwd.ino)
+        };
+        assert!(
+            has_passwd(users) && has_passwd(base),
+            "the user's rules are the profile's and theirs"
         );
     }
 

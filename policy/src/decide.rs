@@ -273,6 +273,12 @@ pub enum Reason {
     },
 }
 
+/// Whether `rule` holds for a process of user `uid`: a rule without a
+/// `uid` for everyone, one with a `uid` for that user's processes only.
+fn for_user<T>(rule: &Rule<T>, uid: Option<u32>) -> bool {
+    rule.uid.is_none() || rule.uid == uid
+}
+
 /// A decision and its explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -410,9 +416,23 @@ impl Policy {
     }
 
     /// Decides `request` by a process of the profile for `exe`, `tainted`
-    /// or not, in context `state`.
+    /// or not, in context `state`, whose user no rule names (`uid`).
     #[must_use]
     pub fn decide(&self, exe: &Path, tainted: bool, state: u64, request: &Request) -> Verdict {
+        self.decide_as(exe, None, tainted, state, request)
+    }
+
+    /// [`Policy::decide`] for a process of user `uid`: rules written for
+    /// that user (`uid = …`) hold too, rules for other users never.
+    #[must_use]
+    pub fn decide_as(
+        &self,
+        exe: &Path,
+        uid: Option<u32>,
+        tainted: bool,
+        state: u64,
+        request: &Request,
+    ) -> Verdict {
         let Some(p) = self.profiles.get(exe) else {
             return verdict(
                 decide_effective(Mode::Disabled, tainted, None, 0),
@@ -428,7 +448,7 @@ impl Policy {
         let id = p.id();
         let (requested, keys): (u32, BTreeMap<MatchKey, Vec<Hit>>) = match request {
             Request::Fs { path, access } => {
-                (access.bits(), self.fs_hits(p, &path.to_string_lossy()))
+                (access.bits(), self.fs_hits(p, uid, &path.to_string_lossy()))
             }
             Request::IoUring | Request::Mount => {
                 // the profile's key alone, whatever the taint
@@ -472,6 +492,7 @@ impl Policy {
                 let object = self.object(id, target);
                 let hits = self.hits(
                     p,
+                    uid,
                     RuleKind::Proc,
                     &p.proc,
                     |r| r.object.access.bits(),
@@ -486,6 +507,7 @@ impl Policy {
             Request::Net { family, operations } => {
                 let hits = self.hits(
                     p,
+                    uid,
                     RuleKind::Net,
                     &p.net,
                     |r| r.object.operations.bits(),
@@ -502,6 +524,7 @@ impl Policy {
                 let object = self.object(id, target);
                 let hits = self.hits(
                     p,
+                    uid,
                     RuleKind::Signal,
                     &p.signal,
                     |r| r.object.signals.bits(),
@@ -511,6 +534,7 @@ impl Policy {
                 // ptrace rules share the kernel key: they make it exist
                 all.extend(self.hits(
                     p,
+                    uid,
                     RuleKind::Ptrace,
                     &p.ptrace,
                     |_| abi::IPC_PTRACE,
@@ -522,6 +546,7 @@ impl Policy {
                 let object = self.object(id, target);
                 let mut all = self.hits(
                     p,
+                    uid,
                     RuleKind::Ptrace,
                     &p.ptrace,
                     |_| abi::IPC_PTRACE,
@@ -529,6 +554,7 @@ impl Policy {
                 );
                 all.extend(self.hits(
                     p,
+                    uid,
                     RuleKind::Signal,
                     &p.signal,
                     |r| r.object.signals.bits(),
@@ -539,6 +565,7 @@ impl Policy {
             Request::Capability { cap } => {
                 let hits = self.hits(
                     p,
+                    uid,
                     RuleKind::Capability,
                     &p.capability,
                     |_| 1,
@@ -617,7 +644,7 @@ impl Policy {
         }
     }
 
-    fn fs_hits(&self, p: &Profile, path: &str) -> BTreeMap<MatchKey, Vec<Hit>> {
+    fn fs_hits(&self, p: &Profile, uid: Option<u32>, path: &str) -> BTreeMap<MatchKey, Vec<Hit>> {
         let ids = &p.rule_ids()[0].1;
         let mut keys: BTreeMap<MatchKey, Vec<Hit>> = BTreeMap::new();
         if Path::new(path) == p.profile {
@@ -631,7 +658,7 @@ impl Policy {
                 });
         }
         for (rule, id) in p.fs.iter().zip(ids) {
-            if !rule.is_live(&self.now) {
+            if !rule.is_live(&self.now) || !for_user(rule, uid) {
                 continue;
             }
             let mut rule_keys = BTreeSet::new();
@@ -657,6 +684,7 @@ impl Policy {
     fn hits<T>(
         &self,
         p: &Profile,
+        uid: Option<u32>,
         kind: RuleKind,
         rules: &[Rule<T>],
         access: impl Fn(&Rule<T>) -> u32,
@@ -671,7 +699,7 @@ impl Policy {
         rules
             .iter()
             .zip(kind_ids)
-            .filter(|(r, _)| r.is_live(&self.now) && covers(r))
+            .filter(|(r, _)| r.is_live(&self.now) && for_user(r, uid) && covers(r))
             .map(|(r, id)| Hit {
                 id,
                 actions: r.effective_actions(),

@@ -28,12 +28,17 @@ pub fn print_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<Str
 /// files in /usr", "Connect over inet sockets", "Send sigkill to itself".
 #[must_use]
 pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<String> {
-    let (what, action, func) = match kind {
+    let (what, action, func, uid) = match kind {
         RuleKind::Fs => {
             let r = profile.fs.get(index)?;
             let files: Vec<String> = r.object.files.iter().map(|f| place(f.as_str())).collect();
             let verbs = verbs(&r.object.access.words(), FS_VERBS);
-            (format!("{verbs} {}", files.join(", ")), r.action, &r.func)
+            (
+                format!("{verbs} {}", files.join(", ")),
+                r.action,
+                &r.func,
+                r.uid,
+            )
         }
         RuleKind::Net => {
             let r = profile.net.get(index)?;
@@ -43,6 +48,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                 format!("{verbs} over {} sockets", families.join(", ")),
                 r.action,
                 &r.func,
+                r.uid,
             )
         }
         RuleKind::Signal => {
@@ -55,6 +61,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                 ),
                 r.action,
                 &r.func,
+                r.uid,
             )
         }
         RuleKind::Proc => {
@@ -64,6 +71,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                 format!("{verbs} the /proc files of {}", targets(&r.object.targets)),
                 r.action,
                 &r.func,
+                r.uid,
             )
         }
         RuleKind::Ptrace => {
@@ -72,6 +80,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                 format!("Trace {}", targets(&r.object.targets)),
                 r.action,
                 &r.func,
+                r.uid,
             )
         }
         RuleKind::Capability => {
@@ -85,7 +94,7 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
                     CapName::One(_) => c.word(),
                 })
                 .collect();
-            (format!("Use {}", caps.join(", ")), r.action, &r.func)
+            (format!("Use {}", caps.join(", ")), r.action, &r.func, r.uid)
         }
     };
     let mut out = what;
@@ -97,6 +106,9 @@ pub fn describe_rule(profile: &Profile, kind: RuleKind, index: usize) -> Option<
     }
     if action.contains(Actions::AUDIT) {
         out += " (logged)";
+    }
+    if let Some(uid) = uid {
+        out += &format!(" (only the processes of user {uid})");
     }
     Some(out)
 }

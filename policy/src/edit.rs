@@ -118,6 +118,8 @@ pub struct NewRule {
     pub kind: RuleKind,
     /// Keys in the order to write them, each with its values.
     pub keys: Vec<(String, Vec<String>)>,
+    /// `uid`: only for this user's processes.
+    pub uid: Option<u32>,
 }
 
 impl NewRule {
@@ -127,7 +129,15 @@ impl NewRule {
         Self {
             kind,
             keys: Vec::new(),
+            uid: None,
         }
+    }
+
+    /// The rule holds only for processes of user `uid`.
+    #[must_use]
+    pub const fn for_uid(mut self, uid: u32) -> Self {
+        self.uid = Some(uid);
+        self
     }
 
     /// Adds `key` with `values`.
@@ -442,6 +452,9 @@ impl ProfileEdit {
         }
         if let Some(text) = expires.to_toml_string() {
             values.push(("expires".to_owned(), text.into()));
+        }
+        if let Some(uid) = rule.uid {
+            values.push(("uid".to_owned(), Value::from(i64::from(uid))));
         }
         let saved = (self.doc.clone(), self.profile.clone());
         self.apply(|doc| append_rule(doc, rule.kind, values))

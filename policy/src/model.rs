@@ -287,6 +287,10 @@ pub struct Rule<T> {
     pub enabled: bool,
     /// `expires` (default never).
     pub expires: Expiry,
+    /// `uid`: the rule holds only for processes of this user (a temporary
+    /// grant from a notification is written so: it loosens only the
+    /// processes of the person who answered).
+    pub uid: Option<u32>,
 }
 
 impl<T> Rule<T> {
@@ -301,6 +305,7 @@ impl<T> Rule<T> {
             kfunc: Vec::new(),
             enabled: true,
             expires: Expiry::Never,
+            uid: None,
         }
     }
 
@@ -515,6 +520,25 @@ impl Profile {
             out.push((kind, ids));
         }
         out
+    }
+
+    /// The users some rule is written for (`uid`), each once, sorted.
+    #[must_use]
+    pub fn rule_uids(&self) -> Vec<u32> {
+        let mut uids: Vec<u32> = self
+            .fs
+            .iter()
+            .map(|r| r.uid)
+            .chain(self.net.iter().map(|r| r.uid))
+            .chain(self.signal.iter().map(|r| r.uid))
+            .chain(self.proc.iter().map(|r| r.uid))
+            .chain(self.ptrace.iter().map(|r| r.uid))
+            .chain(self.capability.iter().map(|r| r.uid))
+            .flatten()
+            .collect();
+        uids.sort_unstable();
+        uids.dedup();
+        uids
     }
 
     /// Every rule with its final id, in [`Profile::rule_ids`] order.

@@ -50,7 +50,7 @@ pub const TOP_KEYS: &[&str] = &[
 ];
 
 /// Keys every rule table may have.
-pub const COMMON_KEYS: &[&str] = &["id", "action", "func", "kfunc", "enabled", "expires"];
+pub const COMMON_KEYS: &[&str] = &["id", "action", "func", "kfunc", "enabled", "expires", "uid"];
 
 /// Keys of one kind of rule table, before [`COMMON_KEYS`].
 #[must_use]
@@ -471,6 +471,7 @@ impl Decoder<'_> {
         let mut kfunc = Vec::new();
         let mut enabled = true;
         let mut expires = Expiry::Never;
+        let mut uid = None;
         for (key, item) in table.iter() {
             let key_span = table.key(key).and_then(toml_edit::Key::span);
             match key {
@@ -480,6 +481,7 @@ impl Decoder<'_> {
                 "kfunc" => kfunc = self.symbols(ContextKind::Kfunc, item),
                 "enabled" => enabled = self.boolean(key, item).unwrap_or(true),
                 "expires" => expires = self.expires(item).unwrap_or_default(),
+                "uid" => uid = self.uid(key, item),
                 k if own_keys.contains(&k) => fields.items.push((k, item)),
                 _ => self.error(
                     key_span,
@@ -503,7 +505,19 @@ impl Decoder<'_> {
             kfunc,
             enabled,
             expires,
+            uid,
         })
+    }
+
+    /// A user id: an integer from 0 to 2^32 - 2 (the last is "no uid").
+    fn uid(&mut self, key: &str, item: &Item) -> Option<u32> {
+        match item.as_integer().map(u32::try_from) {
+            Some(Ok(uid)) if uid != u32::MAX => Some(uid),
+            _ => {
+                self.wrong_type(key, item, "a user id (an integer from 0 to 4294967294)");
+                None
+            }
+        }
     }
 
     fn rule_id(&mut self, item: &Item) -> Option<String> {

@@ -114,6 +114,9 @@ fn table<T>(out: &mut String, name: &str, rule: &Rule<T>, object: impl FnOnce(&m
             line(out, "expires", &quote(&text));
         }
     }
+    if let Some(uid) = rule.uid {
+        line(out, "uid", &uid.to_string());
+    }
 }
 
 fn line(out: &mut String, key: &str, value: &str) {

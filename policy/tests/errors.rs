@@ -22,7 +22,7 @@ fn problem(text: &str) -> String {
     all.into_iter().next().unwrap()
 }
 
-const FS_KEYS: &str = "file, access, id, action, func, kfunc, enabled, expires";
+const FS_KEYS: &str = "file, access, id, action, func, kfunc, enabled, expires, uid";
 
 #[test]
 fn toml_syntax_error_names_its_position() {
@@ -54,7 +54,7 @@ fn unknown_rule_key_lists_the_keys_of_that_rule() {
     assert_eq!(
         problem("profile = '/bin/ls'\n[[ptrace]]\ntarget = 'self'\nfile = '/a'\n"),
         "/policy/app.toml:4:1: error: unknown key `file` in [[ptrace]]; expected one of: \
-         target, id, action, func, kfunc, enabled, expires"
+         target, id, action, func, kfunc, enabled, expires, uid"
     );
 }
 

@@ -84,16 +84,20 @@ fn rule<T: std::fmt::Debug + Clone>(
         vec(symbol(), 0..2),
         any::<bool>(),
         expiry(),
+        option::of(0u32..70_000),
     )
-        .prop_map(|(object, id, action, func, kfunc, enabled, expires)| Rule {
-            id,
-            object,
-            action: Actions(action),
-            func,
-            kfunc,
-            enabled,
-            expires,
-        })
+        .prop_map(
+            |(object, id, action, func, kfunc, enabled, expires, uid)| Rule {
+                id,
+                object,
+                action: Actions(action),
+                func,
+                kfunc,
+                enabled,
+                expires,
+                uid,
+            },
+        )
 }
 
 fn family() -> impl Strategy<Value = FamilyName> {

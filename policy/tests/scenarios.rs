@@ -259,3 +259,29 @@ fn denials_without_rules_say_so() {
         "DENY: default: no rule covers it and the process is tainted"
     );
 }
+
+#[test]
+fn a_rule_for_one_user_holds_for_that_users_processes_only() {
+    let p = bpfbox_policy::parse_str(
+        "profile = '/bin/app'\ntaint_on_exec = true\n\
+         [[fs]]\nfile = '/home/ann/report.pdf'\naccess = 'read'\nuid = 1000\n",
+        std::path::Path::new("app.toml"),
+    )
+    .unwrap();
+    let policy = bpfbox_policy::Policy::new(vec![p], &[], std::time::SystemTime::now()).unwrap();
+    let read = bpfbox_policy::Request::Fs {
+        path: "/home/ann/report.pdf".into(),
+        access: bpfbox_policy::FsAccess::READ,
+    };
+    let exe = std::path::Path::new("/bin/app");
+    let denied = |uid| {
+        policy
+            .decide_as(exe, uid, true, 0, &read)
+            .decision
+            .is_denied()
+    };
+    assert!(!denied(Some(1000)), "the user it names");
+    assert!(denied(Some(1001)), "another user");
+    assert!(denied(Some(0)), "root");
+    assert!(denied(None), "a process whose user no rule names");
+}

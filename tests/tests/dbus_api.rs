@@ -93,8 +93,13 @@ impl Setup {
 
     /// A denial of reading `secret` by the probe, run as `user` (root if
     /// none); returns the daemon's event id for it.
-    fn denial(&self, user: Option<&str>) -> u64 {
-        let out = match user {
+    /// The probe's exit status reading `secret`, run as `user` (root if none).
+    fn read_secret_as(&self, user: Option<&str>) -> i32 {
+        self.run_as(user).code
+    }
+
+    fn run_as(&self, user: Option<&str>) -> bpfbox_tests::Outcome {
+        match user {
             None => run(&self.probe, &["open", s(&self.secret), "read"]),
             Some(user) => {
                 let out = Command::new("runuser")
@@ -114,7 +119,11 @@ impl Setup {
                     stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
                 }
             }
-        };
+        }
+    }
+
+    fn denial(&self, user: Option<&str>) -> u64 {
+        let out = self.run_as(user);
         assert_eq!(out.code, DENIED, "{out:?}");
         let pid = out.pid();
         let line = self
@@ -697,4 +706,68 @@ async fn profiles_are_created_replaced_reset_and_deleted_over_dbus() {
         0,
         "deleted: no longer confined"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_temporary_grant_loosens_only_the_processes_of_the_user_who_answered() {
+    ensure_user("bpfbox-ann", None);
+    ensure_user("bpfbox-bob", None);
+    // ann may answer her own denials, as the person at the seat may
+    std::fs::create_dir_all("/etc/polkit-1/rules.d").unwrap();
+    std::fs::write(
+        POLKIT_RULE,
+        format!(
+            "polkit.addRule(function(action, subject) {{\n\
+             \x20   if (action.id == \"{}\" && subject.user == \"bpfbox-ann\")\n\
+             \x20       return polkit.Result.YES;\n\
+             }});\n",
+            names::action::GRANT_TEMPORARY
+        ),
+    )
+    .unwrap();
+    let setup = Setup::start("dbus-grant-uid");
+    let event = setup.denial(Some("bpfbox-ann")).to_string();
+    let grant = |method: &str| {
+        gdbus(
+            Some("bpfbox-ann"),
+            names::MANAGER_PATH,
+            &format!("{}.{method}", names::MANAGER_INTERFACE),
+            &[&event, "restart", "@a{sv} {}"],
+        )
+    };
+    // a permanent rule stays an administrator's
+    let allow = gdbus(
+        Some("bpfbox-ann"),
+        names::MANAGER_PATH,
+        &format!("{}.AllowEvent", names::MANAGER_INTERFACE),
+        &[&event, "@a{sv} {}"],
+    );
+    assert!(allow.is_some(), "AllowEvent needs `manage`");
+    let before = setup.file_text();
+    assert_eq!(grant("GrantTemporary"), None, "ann answers her own denial");
+    assert_ne!(setup.file_text(), before);
+    assert!(
+        setup.file_text().contains("uid = "),
+        "{}",
+        setup.file_text()
+    );
+    // the reply came once the kernel held the rule
+    setup.daemon.wait_log(2, |l| l.contains("policy applied"));
+    let rows = [
+        ("bpfbox-ann, who answered", Some("bpfbox-ann"), 0),
+        ("bpfbox-bob", Some("bpfbox-bob"), DENIED),
+        ("root", None, DENIED),
+    ];
+    eprintln!(
+        "| the same profile's process, run by | reads the secret after ann's grant |\n|---|---|"
+    );
+    for (who, user, expected) in rows {
+        let got = setup.read_secret_as(user);
+        eprintln!(
+            "| {who} | {} |",
+            if got == 0 { "yes" } else { "no (EPERM)" }
+        );
+        assert_eq!(got, expected, "{who}");
+    }
+    let _ = std::fs::remove_file(POLKIT_RULE);
 }

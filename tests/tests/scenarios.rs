@@ -337,9 +337,11 @@ fn verdicts(r: &Row, slug: &str) -> (Verdict, Option<Verdict>) {
     profiles.push((world.sandbox.policy_dir().join("probe.toml"), text));
     world.daemon = Some(Daemon::start(&world.sandbox.policy_dir()));
     if wants("{sleeper") {
+        // a pipe for its output: writing to an inherited /dev/null would
+        // need a rule (docs/kernel.md, "Descriptors")
         let child = Command::new(d.join("sleeper"))
             .args(["sleep", "60"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         world.sleeper = Some(child);

@@ -138,7 +138,9 @@ impl Manager {
             Duration::Restart => Expiry::UntilRestart(self.ctx.shared.instance.clone()),
             Duration::Timed { seconds } => Expiry::At(unix_now() + i64::from(seconds)),
         };
-        self.allow(&record, &expiry).await
+        // it loosens only the processes of the user whose access was denied
+        // (the caller's own, unless an administrator answered for them)
+        self.allow(&record, &expiry, Some(record.uid)).await
     }
 
     #[zbus(out_args("profile", "rule_id"))]
@@ -152,7 +154,7 @@ impl Manager {
         options::check_keys(&options, &[])?;
         let record = self.event(event_id)?;
         authorize(conn, &header, action::MANAGE).await?;
-        self.allow(&record, &Expiry::Never).await
+        self.allow(&record, &Expiry::Never, None).await
     }
 
     async fn reload(
@@ -280,10 +282,13 @@ impl Manager {
     }
 
     /// Adds the rule that allows what `record` was denied to its profile.
+    /// Adds a rule allowing what `record` reports, until `expiry`, for the
+    /// processes of `uid` (none: every process of the profile).
     async fn allow(
         &self,
         record: &crate::events::record::EventRecord,
         expiry: &Expiry,
+        uid: Option<u32>,
     ) -> Result<(OwnedObjectPath, String), Error> {
         if record.decision & (bpfbox_abi::DECISION_DENY | bpfbox_abi::DECISION_COMPLAIN) == 0 {
             return Err(Error::InvalidArgument(format!(
@@ -292,7 +297,10 @@ impl Manager {
             )));
         }
         let view = self.ctx.shared.view();
-        let rule = convert::rule_for(record, &view).map_err(Error::InvalidArgument)?;
+        let mut rule = convert::rule_for(record, &view).map_err(Error::InvalidArgument)?;
+        if let Some(uid) = uid {
+            rule = rule.for_uid(uid);
+        }
         let id = self
             .ctx
             .edit(record.profile_id, |edit: &mut ProfileEdit| {

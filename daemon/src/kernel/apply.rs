@@ -41,12 +41,15 @@ pub fn apply(maps: &mut RuleMaps<'_>, policy: &CompiledPolicy) -> Result<Changes
     upsert(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;
     upsert(&mut maps.proc_rules, &policy.proc_rules, &mut changes)?;
     upsert(&mut maps.cap_rules, &policy.cap_rules, &mut changes)?;
+    // a user's variant of a profile's rules, once its rules are there
+    upsert(&mut maps.uid_rules, &policy.uid_rules, &mut changes)?;
     upsert(&mut maps.profiles, &policy.profiles, &mut changes)?;
     upsert(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
     upsert(&mut maps.exe_paths, &policy.exe_paths, &mut changes)?;
     remove_others(&mut maps.exe_profiles, &policy.exe_profiles, &mut changes)?;
     remove_others(&mut maps.exe_paths, &policy.exe_paths, &mut changes)?;
     remove_others(&mut maps.profiles, &policy.profiles, &mut changes)?;
+    remove_others(&mut maps.uid_rules, &policy.uid_rules, &mut changes)?;
     remove_others(&mut maps.fs_rules, &policy.fs_rules, &mut changes)?;
     remove_others(&mut maps.net_rules, &policy.net_rules, &mut changes)?;
     remove_others(&mut maps.ipc_rules, &policy.ipc_rules, &mut changes)?;

@@ -45,10 +45,11 @@ fn all_programs() -> impl Iterator<Item = &'static str> {
     TRACEPOINTS.iter().chain(LSM_PROGRAMS).copied()
 }
 
-const MAP_NAMES: [&str; 15] = [
+const MAP_NAMES: [&str; 16] = [
     maps::PROFILES,
     maps::EXE_PROFILES,
     maps::EXE_PATHS,
+    maps::UID_RULES,
     maps::FS_RULES,
     maps::NET_RULES,
     maps::IPC_RULES,
